@@ -1,0 +1,54 @@
+"""mnistlab: the companion package of a PyTorch teaching series on MNIST.
+
+One small module per idea, each named after it:
+
+* `data`: MNIST (torchvision, or an offline sample of real digits), loaders
+* `models`: every network of the series, by name
+* `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
+* `plotting`: pixel values, image grids, curves, confusion matrix
+* `device`, `seed`, `checkpoint`, `summary`: the helpers around them
+
+Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
+"""
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import (
+    MNIST_MEAN,
+    MNIST_STD,
+    MNIST_TRANSFORM,
+    MNISTFilesCorrupt,
+    MNISTSample,
+    MNISTUnavailable,
+    TensorLoader,
+    dataset_to_tensors,
+    default_root,
+    denormalize,
+    load_mnist,
+    make_loader,
+    torchvision_mnist,
+    train_val_split,
+)
+from .device import describe_device, get_device, model_device
+from .models import (
+    BNCNN,
+    CNN,
+    MLP,
+    MODELS,
+    DeepCNN,
+    LeNet,
+    build_model,
+    check_images,
+    count_parameters,
+)
+from .seed import seed_everything
+from .summary import summary
+from .training import (
+    TrainingDiverged,
+    evaluate,
+    fit,
+    predict,
+    predict_loader,
+    train_one_epoch,
+)
+
+__version__ = "0.1.0"

