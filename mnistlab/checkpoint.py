@@ -22,7 +22,7 @@ def save_checkpoint(path, model, optimizer=None, history=None, **metadata):
     checkpoint = {
         "model_state": model.state_dict(),
         "model_name": getattr(model, "name", None),
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "metadata": metadata,
     }
     if optimizer is not None:

@@ -3,6 +3,7 @@
 Introduced in notebook 05 (reproducibility) and used by every notebook that trains.
 """
 
+import os
 import random
 
 import numpy as np
@@ -15,16 +16,22 @@ def seed_everything(seed=0, deterministic=False):
     On the CPU, the same seed, data and code give identical losses run after run.
     On a GPU some kernels still pick their algorithm at run time; pass
     `deterministic=True` to make PyTorch use only deterministic ones (often slower,
-    and an operation with no deterministic version then raises an error).
+    and an operation with no deterministic version then raises an error). Calling it
+    again with `deterministic=False` switches that mode off.
 
     Args:
         seed: any integer (default 0).
-        deterministic: also switch PyTorch to deterministic algorithms.
+        deterministic: switch PyTorch to deterministic algorithms (default False).
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # seeds the CPU and all CUDA devices
     if deterministic:
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
+        # cuBLAS needs this workspace setting for repeatable matrix products on CUDA. It is
+        # read at the first matrix product, so a script that multiplies on the GPU before
+        # calling this should set CUBLAS_WORKSPACE_CONFIG=:4096:8 at its very top instead.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = False
     return seed

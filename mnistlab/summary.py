@@ -13,7 +13,7 @@ from .models import IMAGE_SHAPE
 
 
 def summary(model, input_size=IMAGE_SHAPE, show=True):
-    """Print torchsummary's table for `model` and return it as a string.
+    """Print torchsummary's table for `model` (or, with show=False, return it as a string).
 
     torchsummary makes its example input on "cuda" or "cpu" by name, so a model on
     another device (or a GPU model summarised with device="cpu") fails with "Expected
@@ -25,13 +25,13 @@ def summary(model, input_size=IMAGE_SHAPE, show=True):
     Args:
         model: the network.
         input_size: shape of one example without the batch dimension, (1, 28, 28).
-        show: print the table (default True).
+        show: print the table and return None (default True); False returns the text.
     """
     cpu_copy = copy.deepcopy(model).cpu().eval()
     text = io.StringIO()
     with contextlib.redirect_stdout(text):
         torchsummary.summary(cpu_copy, tuple(input_size), device="cpu")
     table = text.getvalue()
-    if show:
-        print(table, end="")
-    return table
+    if not show:
+        return table
+    print(table, end="")
