@@ -40,6 +40,15 @@ from .models import (
     check_images,
     count_parameters,
 )
+from .plotting import (
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_digit_pixels,
+    plot_history,
+    plot_probabilities,
+    show_images,
+    show_misclassified,
+)
 from .seed import seed_everything
 from .summary import summary
 from .training import (
