@@ -1,0 +1,60 @@
+"""Shared fixtures: the offline sample of real MNIST digits, and the genuine files in ../shared."""
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # tests draw figures without a screen
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def sample_sets():
+    """(train, test) of the offline sample: 4,000 + 1,000 real digits, normalised."""
+    import mnistlab
+
+    return mnistlab.load_mnist(sample=True, verbose=False)
+
+
+@pytest.fixture
+def shared_mnist():
+    """Folder with genuine MNIST in torchvision's layout; the test is skipped without it."""
+    if not (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
+        pytest.skip("../shared/mnist is absent (a user's fresh clone has no ../shared)")
+    return SHARED_MNIST
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every outgoing connection fail at once, as on a machine with no network.
+
+    Returns the list of timeouts the code asked for, so a test can check it would not hang.
+    """
+    import socket
+
+    timeouts = []
+
+    def refuse(address, timeout=None, *args, **kwargs):
+        timeouts.append(timeout)
+        raise OSError(f"network disabled in this test ({address[0]})")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return timeouts
+
+
+@pytest.fixture(autouse=True)
+def _real_data_path(monkeypatch):
+    """Unit tests choose their data themselves: `run.py test` sets MNISTLAB_SAMPLE=1 for nbval."""
+    monkeypatch.delenv("MNISTLAB_SAMPLE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+

@@ -1,0 +1,256 @@
+"""Tests for mnistlab.data: torchvision MNIST, the offline fallback, loaders."""
+
+import struct
+
+import numpy as np
+import pytest
+import torch
+from torchvision import datasets, transforms
+
+import mnistlab
+from mnistlab import data
+
+
+def write_idx(path, array):
+    """Write a uint8 array as an IDX file, the format MNIST ships in (see torchvision's tests)."""
+    dims = array.shape
+    magic = 0x0800 + len(dims)  # 0x08: unsigned byte; low byte: number of dimensions
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", magic))
+        f.write(struct.pack(f">{len(dims)}I", *dims))
+        f.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def fake_mnist_folder(root, n_train=5, n_test=3):
+    """Write tiny but valid MNIST files in torchvision's layout; return the arrays written."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        write_idx(raw / f"{split}-images-idx3-ubyte", images)
+        write_idx(raw / f"{split}-labels-idx1-ubyte", labels)
+        arrays[split] = (images, labels)
+    return raw, arrays
+
+
+# --- the offline sample -------------------------------------------------------------------
+
+
+def test_sample_split_sizes_are_stratified(sample_sets):
+    train, test = sample_sets
+    assert len(train) == 4000 and len(test) == 1000
+    assert train.targets.bincount().tolist() == [400] * 10
+    assert test.targets.bincount().tolist() == [100] * 10
+
+
+def test_sample_train_and_test_do_not_overlap(sample_sets):
+    train, test = sample_sets
+    train_rows = {bytes(image.numpy()) for image in train.data}
+    assert not any(bytes(image.numpy()) in train_rows for image in test.data)
+
+
+def test_sample_has_torchvision_interface(sample_sets):
+    train, _ = sample_sets
+    assert isinstance(train, datasets.MNIST)
+    assert train.data.dtype == torch.uint8 and train.data.shape == (4000, 28, 28)
+    assert train.targets.dtype == torch.int64
+    assert train.classes == datasets.MNIST.classes
+    image, label = train[0]
+    assert image.shape == (1, 28, 28) and image.dtype == torch.float32
+    assert isinstance(label, int) and label == int(train.targets[0])
+    # The transform really is applied: normalised pixels go below zero.
+    assert image.min().item() == pytest.approx((0 - data.MNIST_MEAN) / data.MNIST_STD, abs=1e-5)
+    assert "Root location" not in repr(train)  # no machine path in printed output
+
+
+def test_sample_digits_are_real_mnist_not_noise(sample_sets):
+    train, _ = sample_sets
+    pixels = train.data.float() / 255
+    # Real digits: mostly black background, mean near MNIST's 0.13, many exact zeros.
+    assert 0.10 < pixels.mean() < 0.16
+    assert (train.data == 0).float().mean() > 0.7
+    # The average "1" is darker (fewer ink pixels) than the average "0".
+    ink = pixels.mean(dim=(1, 2))
+    assert ink[train.targets == 1].mean() < ink[train.targets == 0].mean()
+
+
+def test_sample_without_transform_gives_pil_images():
+    train = mnistlab.MNISTSample(train=True, transform=None)
+    image, _ = train[0]
+    assert image.size == (28, 28) and image.mode == "L"
+
+
+def test_sample_order_is_deterministic():
+    a = mnistlab.MNISTSample(train=False)
+    b = mnistlab.MNISTSample(train=False)
+    assert torch.equal(a.targets, b.targets) and torch.equal(a.data, b.data)
+
+
+def test_env_variable_forces_sample_and_prints_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MNISTLAB_SAMPLE", "1")
+    train, test = mnistlab.load_mnist(root=tmp_path)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert isinstance(train, mnistlab.MNISTSample) and isinstance(test, mnistlab.MNISTSample)
+    assert len(out) == 1 and "offline sample" in out[0] and "MNISTLAB_SAMPLE" in out[0]
+
+
+# --- falling back when there is no network ------------------------------------------------
+
+
+def test_no_network_falls_back_quickly_with_reason(no_network, capsys, tmp_path):
+    train, test = mnistlab.load_mnist(root=tmp_path)
+    assert isinstance(train, mnistlab.MNISTSample) and len(test) == 1000
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "no MNIST mirror could be reached" in out[0]
+    # Every connection attempt had a short timeout, so a silent network cannot hang the notebook.
+    assert no_network and all(t is not None and t <= 5 for t in no_network)
+
+
+def test_no_network_and_sample_false_raises(no_network, tmp_path):
+    with pytest.raises(mnistlab.MNISTUnavailable, match="no MNIST mirror"):
+        mnistlab.load_mnist(root=tmp_path, sample=False)
+
+
+def test_download_false_without_files_falls_back(no_network, capsys, tmp_path):
+    train, _ = mnistlab.load_mnist(root=tmp_path, download=False)
+    assert isinstance(train, mnistlab.MNISTSample)
+    assert "download=False" in capsys.readouterr().out
+    assert no_network == []  # it did not even try the network
+
+
+def test_missing_file_falls_back(no_network, tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    train, _ = mnistlab.load_mnist(root=tmp_path, verbose=False)
+    assert isinstance(train, mnistlab.MNISTSample)
+
+
+def test_mnist_files_on_disk_are_read_through_torchvision(no_network, capsys, tmp_path):
+    _, arrays = fake_mnist_folder(tmp_path)
+    train, test = mnistlab.load_mnist(root=tmp_path, transform=None)
+    assert type(train) is datasets.MNIST and len(train) == 5 and len(test) == 3
+    assert torch.equal(train.data, torch.from_numpy(arrays["train"][0]))
+    assert train.targets.tolist() == arrays["train"][1].tolist()
+    assert "from torchvision" in capsys.readouterr().out
+    assert no_network == []  # files present: no download attempted
+
+
+def test_truncated_file_gives_error_that_says_the_fix(tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    path = raw / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:100])  # cut off mid-image
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="delete that folder") as info:
+        mnistlab.load_mnist(root=tmp_path)
+    assert str(raw) in str(info.value)
+    assert path.exists()  # nothing is deleted behind the user's back
+
+
+def test_file_with_wrong_header_gives_error_that_says_the_fix(tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"this is not an IDX file at all")
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="could not be read"):
+        mnistlab.load_mnist(root=tmp_path)
+
+
+def test_default_root_honours_env_and_ignores_working_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert not str(mnistlab.default_root()).startswith(str(tmp_path))
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "mine"))
+    assert mnistlab.default_root() == tmp_path / "mine"
+
+
+def test_genuine_shared_mnist_through_the_package(shared_mnist):
+    train = mnistlab.torchvision_mnist(shared_mnist, train=True, download=False)
+    test = mnistlab.torchvision_mnist(shared_mnist, train=False, download=False)
+    assert len(train) == 6000 and len(test) == 10000
+    # Class counts listed in ../shared/mnist/README.md for the first 6,000 training labels.
+    assert train.targets.bincount().tolist() == [592, 671, 581, 608, 623, 514, 608, 651, 551, 601]
+    assert test.targets[:4].tolist() == [7, 2, 1, 0]  # the famous first test digits
+    image, _ = train[0]
+    expected = (train.data[0].float() / 255 - data.MNIST_MEAN) / data.MNIST_STD
+    assert torch.allclose(image[0], expected, atol=1e-5)
+    # MNIST_MEAN and MNIST_STD really are MNIST's pixel statistics.
+    pixels = train.data.float() / 255
+    assert pixels.mean().item() == pytest.approx(data.MNIST_MEAN, abs=0.003)
+    assert pixels.std().item() == pytest.approx(data.MNIST_STD, abs=0.003)
+
+
+# --- splits and loaders -------------------------------------------------------------------
+
+
+def test_train_val_split_is_disjoint_and_repeatable(sample_sets):
+    train, _ = sample_sets
+    a_train, a_val = mnistlab.train_val_split(train, val_fraction=0.2, seed=3)
+    b_train, b_val = mnistlab.train_val_split(train, val_fraction=0.2, seed=3)
+    assert len(a_train) == 3200 and len(a_val) == 800
+    assert set(a_train.indices).isdisjoint(a_val.indices)
+    assert a_val.indices == b_val.indices
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        mnistlab.train_val_split(train, val_fraction=1.5)
+
+
+def test_make_loader_defaults_keep_every_example(sample_sets):
+    _, test = sample_sets
+    loader = mnistlab.make_loader(test, batch_size=300)
+    sizes = [len(y) for _, y in loader]
+    assert sizes == [300, 300, 300, 100]  # the last, smaller batch is kept
+    assert loader.num_workers == 0 and loader.pin_memory == torch.cuda.is_available()
+
+
+def test_make_loader_seed_repeats_the_shuffle(sample_sets):
+    _, test = sample_sets
+    first = [y for _, y in mnistlab.make_loader(test, batch_size=250, shuffle=True, seed=1)]
+    again = [y for _, y in mnistlab.make_loader(test, batch_size=250, shuffle=True, seed=1)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(torch.cat(first), test.targets)  # it did shuffle
+
+
+def test_tensor_loader_yields_the_same_batches_as_a_dataloader(sample_sets):
+    _, test = sample_sets
+    fast = mnistlab.TensorLoader.from_dataset(test, batch_size=128)
+    slow = mnistlab.make_loader(test, batch_size=128)
+    assert len(fast) == len(slow) == 8
+    for (xf, yf), (xs, ys) in zip(fast, slow):
+        assert xf.shape == xs.shape and torch.equal(yf, ys)
+        assert torch.allclose(xf, xs, atol=1e-5)
+
+
+def test_tensor_loader_reshuffles_every_epoch_and_covers_all(sample_sets):
+    _, test = sample_sets
+    loader = mnistlab.TensorLoader.from_dataset(test, batch_size=100, shuffle=True, seed=0)
+    epoch1 = torch.cat([y for _, y in loader])
+    epoch2 = torch.cat([y for _, y in loader])
+    assert not torch.equal(epoch1, epoch2)
+    assert epoch1.bincount().tolist() == test.targets.bincount().tolist()
+    again = mnistlab.TensorLoader.from_dataset(test, batch_size=100, shuffle=True, seed=0)
+    assert torch.equal(torch.cat([y for _, y in again]), epoch1)
+
+
+def test_tensor_loader_from_subset_and_other_transforms(sample_sets):
+    train, _ = sample_sets
+    subset, _ = mnistlab.train_val_split(train, val_fraction=0.5, seed=0)
+    images, labels = mnistlab.dataset_to_tensors(subset)
+    assert images.shape == (2000, 1, 28, 28)
+    assert torch.equal(labels, train.targets[subset.indices])
+    # A transform the fast path does not recognise is applied image by image.
+    flipped = mnistlab.MNISTSample(
+        train=False,
+        transform=transforms.Compose([transforms.ToTensor(), transforms.RandomVerticalFlip(1.0)]),
+    )
+    images, _ = mnistlab.dataset_to_tensors(flipped)
+    assert torch.equal(images[0], flipped[0][0])
+
+
+def test_tensor_loader_rejects_mismatched_tensors():
+    with pytest.raises(ValueError, match="from_dataset"):
+        mnistlab.TensorLoader(torch.zeros(5, 784), torch.zeros(5))
+
+
+def test_denormalize_undoes_the_transform(sample_sets):
+    train, _ = sample_sets
+    image, _ = train[0]
+    assert torch.allclose(mnistlab.denormalize(image)[0], train.data[0].float() / 255, atol=1e-6)
