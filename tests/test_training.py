@@ -1,0 +1,264 @@
+"""Tests for mnistlab.training, checkpoint, summary, device and seed helpers."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+import mnistlab
+from mnistlab import training
+
+
+@pytest.fixture(scope="module")
+def small_sets(sample_sets):
+    """600 real training digits and 200 test digits, as in-memory tensors."""
+    train, test = sample_sets
+    x_train, y_train = mnistlab.dataset_to_tensors(train)
+    x_test, y_test = mnistlab.dataset_to_tensors(test)
+    return TensorDataset(x_train[:600], y_train[:600]), TensorDataset(x_test[:200], y_test[:200])
+
+
+def loader(dataset, batch_size=50, shuffle=False, seed=0):
+    return mnistlab.make_loader(dataset, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+@pytest.mark.parametrize("name", list(mnistlab.MODELS))
+def test_one_batch_of_every_model_trains(name, small_sets):
+    train, _ = small_sets
+    model = mnistlab.build_model(name, seed=0)
+    before = copy.deepcopy(model.state_dict())
+    one_batch = [next(iter(loader(train, batch_size=32)))]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    metrics = mnistlab.train_one_epoch(model, one_batch, optimizer)
+    assert 0 < metrics["loss"] < 10 and 0 <= metrics["accuracy"] <= 1
+    changed = [not torch.equal(before[k], v) for k, v in model.state_dict().items()]
+    assert any(changed)
+
+
+def test_evaluate_counts_every_example_and_restores_mode():
+    # A model that always answers "0": its accuracy is exactly the share of zeros.
+    always_zero = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    nn.init.zeros_(always_zero[1].weight)
+    with torch.no_grad():
+        always_zero[1].bias.copy_(torch.tensor([1.0] + [0.0] * 9))
+    labels = torch.tensor([0] * 37 + [3] * 63)
+    data = TensorDataset(torch.randn(100, 1, 28, 28), labels)
+    always_zero.train()
+    metrics = mnistlab.evaluate(always_zero, loader(data, batch_size=64))  # 64 + 36
+    assert metrics["accuracy"] == pytest.approx(0.37)
+    probs = torch.softmax(torch.tensor([1.0] + [0.0] * 9), 0)
+    expected_loss = -(0.37 * probs[0].log() + 0.63 * probs[3].log())
+    assert metrics["loss"] == pytest.approx(expected_loss.item(), rel=1e-5)
+    assert always_zero.training  # mode restored
+
+
+def test_fit_learns_real_digits_and_records_history(small_sets):
+    train, test = small_sets
+    mnistlab.seed_everything(0)
+    model = mnistlab.build_model("mlp_wide", seed=0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history = mnistlab.fit(
+        model, loader(train, shuffle=True), optimizer, epochs=3, val_loader=loader(test),
+        progress=False, verbose=False,
+    )
+    assert history["epoch"] == [1, 2, 3]
+    assert set(history) >= {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert history["train_loss"][2] < history["train_loss"][0]
+    assert history["val_accuracy"][-1] > 0.75  # far above the 10% of guessing
+
+
+def test_same_seed_gives_identical_losses_on_cpu(small_sets):
+    train, _ = small_sets
+
+    def run():
+        mnistlab.seed_everything(0)
+        model = mnistlab.build_model("lenet", seed=0)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        few = torch.utils.data.Subset(train, range(200))
+        history = mnistlab.fit(model, loader(few, shuffle=True, seed=0), optimizer, epochs=2,
+                               progress=False, verbose=False)
+        return history["train_loss"]
+
+    assert run() == run()
+
+
+class InterruptingLoader:
+    """Yields real batches, then raises KeyboardInterrupt (Ctrl-C) at a chosen point."""
+
+    def __init__(self, batches, interrupt_epoch, interrupt_batch):
+        self.batches, self.epoch = batches, 0
+        self.interrupt_epoch, self.interrupt_batch = interrupt_epoch, interrupt_batch
+
+    def __iter__(self):
+        self.epoch += 1
+        for i, batch in enumerate(self.batches):
+            if self.epoch == self.interrupt_epoch and i == self.interrupt_batch:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_ctrl_c_keeps_model_and_history(small_sets, capsys):
+    train, _ = small_sets
+    batches = list(loader(train))
+    model = mnistlab.build_model("mlp", seed=0)
+    start = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = mnistlab.fit(model, InterruptingLoader(batches, 2, 3), optimizer, epochs=5,
+                           progress=False)
+    assert history["epoch"] == [1] and len(history["train_loss"]) == 1
+    assert "interrupted during epoch 2" in capsys.readouterr().out
+    # The weights are those reached after 1 epoch + 3 batches: trained, finite, not reset.
+    weights = model.state_dict()
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert not torch.equal(weights["layers.1.weight"], start["layers.1.weight"])
+    assert mnistlab.evaluate(model, loader(train))["accuracy"] > 0.3
+
+
+def test_nan_loss_stops_with_advice_and_history(small_sets, monkeypatch):
+    train, _ = small_sets
+    monkeypatch.setattr(training, "NAN_CHECK_EVERY", 2)
+    model = mnistlab.build_model("mlp", seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = {"n": 0}
+
+    def loss_that_explodes(logits, target, **kwargs):
+        calls["n"] += 1
+        loss = nn.functional.cross_entropy(logits, target, **kwargs)
+        return loss * float("nan") if calls["n"] > 15 else loss  # epoch 2 (12 batches/epoch)
+
+    with pytest.raises(mnistlab.TrainingDiverged, match="smaller learning rate") as info:
+        mnistlab.fit(model, loader(train), optimizer, epochs=3, loss_fn=loss_that_explodes,
+                     progress=False, verbose=False)
+    assert info.value.history["epoch"] == [1]
+
+
+def test_predict_gives_probabilities_for_a_batch_or_one_image(small_sets):
+    _, test = small_sets
+    model = mnistlab.build_model("lenet", seed=0)
+    images = test.tensors[0][:5]
+    probs = mnistlab.predict(model, images)
+    assert probs.shape == (5, 10) and torch.allclose(probs.sum(1), torch.ones(5))
+    single = mnistlab.predict(model, images[0])
+    assert torch.allclose(single[0], probs[0], atol=1e-6)
+
+
+def test_predict_loader_collects_everything(small_sets):
+    _, test = small_sets
+    model = mnistlab.build_model("mlp", seed=0)
+    images, labels, predicted = mnistlab.predict_loader(model, loader(test, batch_size=64))
+    assert images.shape == (200, 1, 28, 28) and labels.shape == predicted.shape == (200,)
+    assert torch.equal(labels, test.tensors[1])
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def test_checkpoint_round_trip(tmp_path, small_sets):
+    _, test = small_sets
+    model = mnistlab.build_model("cnn_bn", seed=0)
+    optimizer = torch.optim.Adam(model.parameters())
+    mnistlab.train_one_epoch(model, [next(iter(loader(test)))], optimizer)
+    path = mnistlab.save_checkpoint(tmp_path / "ck" / "model.pt", model, optimizer,
+                                    history={"epoch": [1]}, test_accuracy=0.5)
+    fresh = mnistlab.build_model("cnn_bn", seed=1)
+    checkpoint = mnistlab.load_checkpoint(path, fresh, torch.optim.Adam(fresh.parameters()))
+    assert checkpoint["model_name"] == "cnn_bn"
+    assert checkpoint["metadata"] == {"test_accuracy": 0.5}
+    assert checkpoint["history"] == {"epoch": [1]}
+    x = test.tensors[0][:8]
+    assert torch.equal(model.eval()(x), fresh.eval()(x))
+
+
+def test_checkpoint_saved_on_cuda_loads_on_cpu(tmp_path, monkeypatch):
+    # Pretend the tensors were on a GPU when saved: torch records each storage's device.
+    model = mnistlab.build_model("mlp", seed=0)
+    path = tmp_path / "gpu.pt"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        mnistlab.save_checkpoint(path, model)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)  # what a bare torch.load does on a laptop
+    fresh = mnistlab.build_model("mlp", seed=1)
+    mnistlab.load_checkpoint(path, fresh)
+    assert next(fresh.parameters()).device.type == "cpu"
+    assert torch.equal(fresh.state_dict()["layers.1.weight"], model.state_dict()["layers.1.weight"])
+
+
+def test_corrupt_checkpoint_says_what_to_do(tmp_path):
+    path = tmp_path / "broken.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="save it again"):
+        mnistlab.load_checkpoint(path, mnistlab.build_model("mlp"))
+
+
+# --- summary, device, seed ----------------------------------------------------------------
+
+
+def test_summary_counts_parameters_and_leaves_the_model_alone(capsys):
+    model = mnistlab.build_model("cnn_bn", seed=0)
+    before = copy.deepcopy(model.state_dict())
+    assert mnistlab.summary(model) is None  # shown once, not echoed again by the notebook
+    table = capsys.readouterr().out
+    assert "Total params: 96,554" in table and table == mnistlab.summary(model, show=False)
+    assert "[-1, 10]" in table  # the output shape row
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # batch-norm stats untouched
+    assert model.training
+
+
+def test_summary_of_mlp_with_image_input():
+    table = mnistlab.summary(mnistlab.build_model("mlp"), show=False)
+    assert "Total params: 15,910" in table and "[-1, 784]" in table
+
+
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert mnistlab.get_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert mnistlab.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert mnistlab.get_device() == torch.device("cuda")
+    assert mnistlab.get_device("cpu") == torch.device("cpu")
+
+
+def test_model_device_and_describe_device():
+    assert mnistlab.model_device(mnistlab.build_model("mlp")) == torch.device("cpu")
+    assert mnistlab.model_device(nn.ReLU()) == torch.device("cpu")
+    assert mnistlab.describe_device("cpu").startswith("cpu (")
+
+
+def test_seed_everything_repeats_random_numbers():
+    mnistlab.seed_everything(5)
+    a = (torch.rand(3), __import__("numpy").random.rand(), __import__("random").random())
+    mnistlab.seed_everything(5)
+    b = (torch.rand(3), __import__("numpy").random.rand(), __import__("random").random())
+    assert torch.equal(a[0], b[0]) and a[1:] == b[1:]
+
+
+def test_deterministic_mode_is_switched_on_and_off():
+    try:
+        mnistlab.seed_everything(0, deterministic=True)
+        assert torch.are_deterministic_algorithms_enabled()
+        mnistlab.seed_everything(0)
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+def test_fit_channels_last_keeps_the_weights_values(small_sets):
+    train, _ = small_sets
+    model = mnistlab.build_model("cnn", seed=0)
+    reference = copy.deepcopy(model)
+    one_batch = [next(iter(loader(train, batch_size=16)))]
+    mnistlab.fit(model, one_batch, torch.optim.SGD(model.parameters(), lr=0.0), epochs=1,
+                 progress=False, verbose=False, channels_last=True)
+    weight = model.features[3].weight  # (32, 16, 5, 5): its layout really changes
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert not reference.features[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(weight, reference.features[3].weight)  # lr 0: same values, new layout
+    x = one_batch[0][0]
+    assert torch.allclose(model.eval()(x), reference.eval()(x), atol=1e-5)
