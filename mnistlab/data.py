@@ -121,14 +121,14 @@ def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download
     (`MNISTUnavailable`) instead of waiting on each mirror in turn.
     """
     root = Path(root).expanduser() if root is not None else default_root()
-    probe = datasets.MNIST.__new__(datasets.MNIST)  # only to ask where the files would be
-    probe.root = str(root)
-    if probe._check_exists():
+    raw = root / "MNIST" / "raw"  # where torchvision keeps the unpacked files
+    files = [raw / Path(name).stem for name, _ in datasets.MNIST.resources]  # drop ".gz"
+    if all(path.exists() for path in files):
         try:
             return datasets.MNIST(str(root), train=train, transform=transform, download=False)
         except Exception as err:  # torchvision raises assertions, ValueErrors and RuntimeErrors
             raise MNISTFilesCorrupt(
-                f"The MNIST files in {probe.raw_folder} could not be read ({type(err).__name__}: "
+                f"The MNIST files in {raw} could not be read ({type(err).__name__}: "
                 f"{err}). They are probably truncated or damaged: delete that folder and run "
                 f"again to download fresh copies, or pass sample=True to use the offline sample."
             ) from err

@@ -10,6 +10,7 @@ Notebook 04 writes this loop out line by line first; later notebooks call these.
 
 import math
 import time
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,28 @@ def _divergence_message(epoch, batch, loss):
     )
 
 
+def _device_for(model, device):
+    """The device to compute on: `device` if given, else where the model's weights are."""
+    return torch.device(device) if device is not None else model_device(model)
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Run a block in evaluation mode without recording gradients, then restore the model.
+
+    `model.eval()` switches dropout off and makes batch norm use its running statistics;
+    `torch.no_grad()` skips building the graph that `backward()` would need. Afterwards
+    the model is put back in the mode it was in.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
 def train_one_epoch(
     model, loader, optimizer, loss_fn=F.cross_entropy, device=None, scheduler=None,
     progress=False, epoch=1,
@@ -59,7 +82,7 @@ def train_one_epoch(
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
     """
-    device = torch.device(device) if device is not None else model_device(model)
+    device = _device_for(model, device)
     model.train()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
@@ -97,20 +120,17 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, device=None):
 
     Introduced in notebook 04.
     """
-    device = torch.device(device) if device is not None else model_device(model)
-    was_training = model.training
-    model.eval()
+    device = _device_for(model, device)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    with torch.no_grad():
+    with evaluation_mode(model):
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
             loss_sum += loss_fn(logits, y, reduction="sum")
             correct += (logits.argmax(dim=1) == y).sum()
             seen += len(y)
-    model.train(was_training)
     if seen == 0:
         raise ValueError("the loader yielded no examples; is the dataset empty?")
     return {"loss": loss_sum.item() / seen, "accuracy": correct.item() / seen}
@@ -188,14 +208,11 @@ def predict(model, images, device=None):
 
     Introduced in notebook 04.
     """
-    device = torch.device(device) if device is not None else model_device(model)
+    device = _device_for(model, device)
     if isinstance(images, torch.Tensor) and tuple(images.shape) == (1, 28, 28):
         images = images.unsqueeze(0)  # one image -> a batch of one
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with evaluation_mode(model):
         probabilities = torch.softmax(model(images.to(device)), dim=1)
-    model.train(was_training)
     return probabilities.cpu()
 
 
@@ -206,14 +223,11 @@ def predict_loader(model, loader, device=None):
 
     Introduced in notebook 05.
     """
-    device = torch.device(device) if device is not None else model_device(model)
-    was_training = model.training
-    model.eval()
+    device = _device_for(model, device)
     all_images, all_labels, all_predicted = [], [], []
-    with torch.no_grad():
+    with evaluation_mode(model):
         for x, y in loader:
             all_predicted.append(model(x.to(device)).argmax(dim=1).cpu())
             all_images.append(x.cpu())
             all_labels.append(y.cpu())
-    model.train(was_training)
     return torch.cat(all_images), torch.cat(all_labels), torch.cat(all_predicted)
