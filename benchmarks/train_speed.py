@@ -317,6 +317,17 @@ def peak_memory_mb(device, method):
 # --- the two pipelines -------------------------------------------------------------------
 
 
+def take_batches(loader, batches):
+    """Yield exactly `batches` batches, starting a new pass (and shuffle) when one runs out."""
+    done = 0
+    while True:
+        for batch in loader:
+            yield batch
+            done += 1
+            if done == batches:
+                return
+
+
 def seed_style_steps(model, loader, optimizer, batches, device):
     """Train for `batches` batches the way the seeds do; return the number of images used.
 
@@ -325,19 +336,15 @@ def seed_style_steps(model, loader, optimizer, batches, device):
     `loss.item()` after every step, which makes the CPU wait for the device each time.
     """
     model.train()
-    running_loss, done, images = 0.0, 0, 0
-    while done < batches:
-        for x, y in loader:  # a new pass (and a new shuffle) when the loader runs out
-            x, y = x.to(device), y.to(device)
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            running_loss += loss.item()
-            done += 1
-            images += len(y)
-            if done == batches:
-                break
+    running_loss, images = 0.0, 0
+    for x, y in take_batches(loader, batches):
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()  # the seeds' habit: the CPU waits for the device here
+        images += len(y)
     return images
 
 
@@ -346,14 +353,7 @@ def dataloader_steps(loader, batches):
 
     This is the cost the seeds' pipeline adds to every training step, whatever the model.
     """
-    done = images = 0
-    while done < batches:
-        for _, y in loader:
-            done += 1
-            images += len(y)
-            if done == batches:
-                break
-    return images
+    return sum(len(y) for _, y in take_batches(loader, batches))
 
 
 def fast_path_steps(model, images, targets, optimizer, batches, batch_size, device):
@@ -385,31 +385,23 @@ def variant_steps(model, loader, optimizer, batches, autocast_dtype=None, channe
     model.train()
     device_type = loader.device.type
     use_scaler = autocast_dtype == torch.float16  # float16 gradients can underflow without it
-    scaler = None
-    if use_scaler:  # torch.amp.GradScaler is new in PyTorch 2.3
-        scaler = torch.amp.GradScaler(device_type) if hasattr(torch.amp, "GradScaler") else (
-            torch.cuda.amp.GradScaler()
-        )
-    done = images = 0
-    while done < batches:
-        for x, y in loader:
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            mixed = autocast_dtype is not None
-            with torch.autocast(device_type, dtype=autocast_dtype, enabled=mixed):
-                loss = F.cross_entropy(model(x), y)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            done += 1
-            images += len(y)
-            if done == batches:
-                break
+    scaler = torch.amp.GradScaler(device_type) if use_scaler else None
+    mixed = autocast_dtype is not None
+    images = 0
+    for x, y in take_batches(loader, batches):
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type, dtype=autocast_dtype, enabled=mixed):
+            loss = F.cross_entropy(model(x), y)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        images += len(y)
     if device_type == "cuda":
         torch.cuda.synchronize()
     return images
