@@ -5,6 +5,9 @@
     python3 run.py test    # same set-up, then lint, unit tests and nbval over notebooks/
     python3 run.py bench   # same set-up, then the training-speed benchmark
     python3 run.py execute notebooks/01_tensors.ipynb   # re-run a notebook, store its outputs
+    python3 run.py slides  # reveal.js decks of every notebook in build/slides/ (offline)
+    python3 run.py student # student editions and solutions in build/student/
+    python3 run.py timings # wall time of every notebook (and its slowest cells)
 
 Only Python 3 is needed to start: the first run creates `.venv/` next to this file and
 installs the project into it (a few minutes); later runs skip the install unless
@@ -100,7 +103,25 @@ def execute(args):
     return 0
 
 
-COMMANDS = {"lab": lab, "test": test, "bench": bench, "execute": execute}
+def tool(name):
+    """A command that runs `tools/<name>.py` in the environment (each tool documents itself)."""
+
+    def command(args):
+        return run(PYTHON, ROOT / "tools" / f"{name}.py", *args)
+
+    command.__doc__ = f"Run tools/{name}.py."
+    return command
+
+
+COMMANDS = {
+    "lab": lab,
+    "test": test,
+    "bench": bench,
+    "execute": execute,
+    "slides": tool("slides"),
+    "student": tool("student"),
+    "timings": tool("timings"),
+}
 
 
 def main():

@@ -6,6 +6,7 @@ One small module per idea, each named after it:
 * `models`: every network of the series, by name
 * `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
 * `plotting`: pixel values, image grids, curves, confusion matrix
+* `metrics`: how sure an accuracy is (intervals for a finite test set)
 * `device`, `seed`, `checkpoint`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
@@ -25,10 +26,12 @@ from .data import (
     denormalize,
     load_mnist,
     make_loader,
+    take,
     torchvision_mnist,
     train_val_split,
 )
 from .device import describe_device, get_device, model_device
+from .metrics import accuracy_interval, accuracy_margin, differ, format_accuracy
 from .models import (
     BNCNN,
     CNN,

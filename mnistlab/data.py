@@ -256,6 +256,29 @@ def train_val_split(dataset, val_fraction=0.1, seed=0):
     return tuple(random_split(dataset, [len(dataset) - n_val, n_val], generator=generator))
 
 
+def take(dataset, n):
+    """Return the first `n` examples of `dataset` as a `Subset` (all of it when `n` is None).
+
+    The notebooks train on `take(train_set, TRAIN_DIGITS)` so that one visible number
+    decides how long training takes: with the full 60,000 MNIST digits, 10,000 of them
+    keep every notebook quick on a laptop CPU; `None` uses them all. MNIST's files are
+    not sorted by class, so the first `n` digits hold every class in similar numbers.
+
+    Args:
+        dataset: any dataset with `len()`.
+        n: how many examples to keep, or None for all of them.
+
+    Introduced in notebook 04.
+    """
+    if n is None:
+        return Subset(dataset, range(len(dataset)))
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(
+            f"n must be a whole number of examples above 0, or None for all of them; got {n!r}"
+        )
+    return Subset(dataset, range(min(n, len(dataset))))
+
+
 def make_loader(
     dataset, batch_size=100, shuffle=False, seed=None, num_workers=0, pin_memory=None, **kwargs
 ):

@@ -1,0 +1,97 @@
+"""How sure is an accuracy? Intervals for accuracies measured on a finite test set.
+
+An accuracy measured on 1,000 test digits is itself a measurement with noise: another
+1,000 digits from the same source would give a slightly different number. With 95%
+confidence the true accuracy lies within about +-1.4 points of a measured 90% on 1,000
+digits, and within about +-0.4 points on 10,000. Two models whose intervals overlap
+this much have not been shown to differ.
+
+Introduced in notebook 04; used wherever the series compares accuracies.
+"""
+
+import math
+
+Z_95 = 1.959964  # the 97.5% quantile of the standard normal distribution: a 95% interval
+
+
+def _z_for(confidence):
+    """The normal quantile for a two-sided interval (0.95 -> 1.96), from the standard library."""
+    if not 0 < confidence < 1:
+        raise ValueError(
+            f"confidence must be between 0 and 1 (for example 0.95), got {confidence!r}"
+        )
+    if confidence == 0.95:
+        return Z_95
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def _check_counts(correct, total):
+    if isinstance(total, bool) or not float(total).is_integer() or total <= 0:
+        raise ValueError(
+            f"total must be the number of test examples, a whole number above 0, got {total!r}"
+        )
+    if not 0 <= correct <= total:
+        raise ValueError(
+            f"correct must be between 0 and total={total}, got {correct!r}; to pass an "
+            f"accuracy instead of a count, use correct=round(accuracy * total)"
+        )
+
+
+def accuracy_interval(correct, total, confidence=0.95):
+    """Return `(low, high)`, the Wilson interval for an accuracy of `correct / total`.
+
+    The Wilson score interval behaves well even at 100% or 0% accuracy, where the
+    textbook "p +- 1.96 * sqrt(p (1 - p) / n)" would claim no uncertainty at all.
+
+    Args:
+        correct: how many test examples were classified correctly (a count, not a share).
+        total: how many test examples there were.
+        confidence: the interval's confidence level (default 0.95).
+
+    Returns two floats between 0 and 1. Introduced in notebook 04.
+    """
+    _check_counts(correct, total)
+    z = _z_for(confidence)
+    p = correct / total
+    denominator = 1 + z**2 / total
+    centre = (p + z**2 / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z**2 / (4 * total**2)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def accuracy_margin(accuracy, total, confidence=0.95):
+    """Return the half-width of the interval around `accuracy`, for "96.1% +- 1.2".
+
+    Args:
+        accuracy: the measured accuracy, between 0 and 1.
+        total: how many test examples it was measured on.
+        confidence: the interval's confidence level (default 0.95).
+    """
+    low, high = accuracy_interval(round(accuracy * total), total, confidence)
+    return (high - low) / 2
+
+
+def format_accuracy(accuracy, total, confidence=0.95):
+    """Write an accuracy with its uncertainty, e.g. "96.10% ± 1.21 (1,000 digits)".
+
+    Args:
+        accuracy: the measured accuracy, between 0 and 1.
+        total: how many test examples it was measured on.
+        confidence: the interval's confidence level (default 0.95).
+    """
+    margin = accuracy_margin(accuracy, total, confidence)
+    return f"{accuracy:.2%} ± {100 * margin:.2f} ({total:,} digits)"
+
+
+def differ(accuracy_a, accuracy_b, total, confidence=0.95):
+    """Return True when two accuracies on `total` examples are further apart than their noise.
+
+    A simple, conservative rule for teaching: the gap counts as a difference only when
+    the two intervals do not overlap. Gaps smaller than that may still be real, but the
+    measurement has not shown it.
+    """
+    low_a, high_a = accuracy_interval(round(accuracy_a * total), total, confidence)
+    low_b, high_b = accuracy_interval(round(accuracy_b * total), total, confidence)
+    return high_a < low_b or high_b < low_a

@@ -1,0 +1,55 @@
+"""The accuracy intervals against values computed independently."""
+
+import math
+
+import pytest
+
+from mnistlab.metrics import accuracy_interval, accuracy_margin, differ, format_accuracy
+
+
+def test_wilson_interval_matches_reference_values():
+    # Wilson 95% interval for 90/100, as published in Newcombe (1998), table I style checks:
+    low, high = accuracy_interval(90, 100)
+    assert low == pytest.approx(0.8256, abs=1e-4)
+    assert high == pytest.approx(0.9448, abs=1e-4)
+
+
+def test_margin_on_1000_and_10000_digits():
+    # The numbers the notebooks quote: about 1.4 points at 1,000 digits near 90 %, 0.4 at 10,000.
+    assert 100 * accuracy_margin(0.90, 1000) == pytest.approx(1.86, abs=0.05)
+    assert 100 * accuracy_margin(0.95, 1000) == pytest.approx(1.35, abs=0.05)
+    assert 100 * accuracy_margin(0.99, 10_000) == pytest.approx(0.195, abs=0.01)
+
+
+def test_interval_stays_inside_0_1_and_is_not_empty_at_the_edges():
+    low, high = accuracy_interval(1000, 1000)
+    assert high == 1.0 and 0.99 < low < 1.0
+    low, high = accuracy_interval(0, 50)
+    assert low == 0.0 and 0 < high < 0.1
+
+
+def test_wider_confidence_gives_wider_interval():
+    low95, high95 = accuracy_interval(900, 1000)
+    low99, high99 = accuracy_interval(900, 1000, confidence=0.99)
+    assert low99 < low95 and high99 > high95
+
+
+def test_format_and_differ():
+    assert format_accuracy(0.961, 1000) == "96.10% ± 1.21 (1,000 digits)"
+    assert not differ(0.961, 0.955, 1000)  # 0.6 points on 1,000 digits: within the noise
+    assert differ(0.99, 0.95, 10_000)
+
+
+@pytest.mark.parametrize(
+    "correct, total, word",
+    [(5, 0, "total"), (5, 2.5, "total"), (11, 10, "correct"), (-1, 10, "correct")],
+)
+def test_bad_counts_name_the_argument(correct, total, word):
+    with pytest.raises(ValueError, match=word):
+        accuracy_interval(correct, total)
+
+
+def test_bad_confidence_names_it():
+    with pytest.raises(ValueError, match="confidence"):
+        accuracy_interval(5, 10, confidence=95)
+    assert math.isfinite(accuracy_interval(5, 10, confidence=0.9)[0])
