@@ -3,6 +3,9 @@
 Every function here takes a tensor or a NumPy array, draws on the matplotlib Axes you
 pass as `ax` (or makes a new figure when `ax` is None) and returns what it drew on.
 None of them calls `plt.show()` or changes matplotlib's settings: the notebook decides.
+Figures they create are sized for a 1280x720 projector: text of at least 10 points on
+learning curves and the confusion matrix, titles and axis labels on every chart, and a
+resolution of `DPI` dots per inch, all set on the figure itself (never in rcParams).
 
 * `plot_digit_pixels`: one digit with every pixel's value written on it (notebook 03)
 * `show_images`: a grid of images with their labels or predictions (notebook 03)
@@ -14,12 +17,16 @@ None of them calls `plt.show()` or changes matplotlib's settings: the notebook d
 
 import math
 
+import matplotlib.patheffects as patheffects
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 WRONG_COLOR = "tab:red"  # titles of wrongly predicted images
+DPI = 110  # dots per inch of the figures made here: sharp on a projector, not huge on a laptop
+LEGEND_FONTSIZE = 10  # points; readable from the back of a room
+COLOR_CHANNELS = (3, 4)  # RGB and RGBA images
 
 
 def _to_numpy(x):
@@ -58,47 +65,83 @@ def _pixel_image(image):
     raise ValueError(f"expected a 28x28 image or (1, 28, 28), got {shape}: {hint}")
 
 
-def plot_digit_pixels(image, label=None, ax=None, fontsize=5):
+def plot_digit_pixels(image, label=None, ax=None, fontsize=7):
     """Draw one digit in grey and write every pixel's value on top of it.
 
     Integer images (0..255) show whole numbers; float images (ToTensor's [0, 1] or
     normalised pixels) show one decimal. Text is white on dark pixels and black on light
-    ones: the switch is halfway between the darkest and the lightest pixel.
+    ones (the switch is halfway between the darkest and the lightest pixel), with a thin
+    outline in the other colour so that numbers on mid-grey pixels stay readable. The
+    background value (the darkest pixel, hundreds of them) is written faintly.
 
     Args:
         image: one digit shaped (28, 28) or (1, 28, 28), a tensor or an array.
         label: the digit's label, shown as the title (default None: no title).
-        ax: the matplotlib Axes to draw on (default None: a new 7x7-inch figure).
-        fontsize: size of the pixel values (default 5).
+        ax: the matplotlib Axes to draw on (default None: a new 8x8-inch figure).
+        fontsize: size of the pixel values in points (default 7).
 
     Returns the Axes. Introduced in notebook 03.
     """
     pixels = _pixel_image(image)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 7), layout="constrained")
+        _, ax = plt.subplots(figsize=(8, 8), dpi=DPI, layout="constrained")
     low, high = pixels.min().item(), pixels.max().item()
     middle = (low + high) / 2
     ax.imshow(pixels, cmap="gray", vmin=low, vmax=high)
     whole_numbers = not np.issubdtype(pixels.dtype, np.floating)
+    outline = {
+        color: [patheffects.withStroke(linewidth=1.5, foreground=other)]
+        for color, other in [("white", "black"), ("black", "white")]
+    }
     for row in range(28):
         for col in range(28):
             value = pixels[row, col].item()
             text = str(int(value)) if whole_numbers else f"{value:.1f}".replace("-0.0", "0.0")
             color = "white" if value < middle else "black"
-            ax.text(col, row, text, ha="center", va="center", color=color, fontsize=fontsize)
+            faint = value == low and low != high  # the background: hundreds of equal values
+            ax.text(
+                col, row, text, ha="center", va="center", color=color, fontsize=fontsize,
+                alpha=0.4 if faint else 1.0, path_effects=None if faint else outline[color],
+            )
     if label is not None:
-        ax.set_title(_as_text(label))
+        ax.set_title(_as_text(label), fontsize=14)
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
 
 
+def _colour_for_imshow(stack):
+    """Scale colour images to what imshow shows without clipping: uint8, or floats in [0, 1]."""
+    if stack.dtype == np.uint8:
+        return stack
+    stack = stack.astype(np.float32)
+    low = stack.min(axis=(1, 2, 3), keepdims=True)
+    high = stack.max(axis=(1, 2, 3), keepdims=True)
+    if low.min() >= 0 and high.max() <= 1:
+        return stack
+    return (stack - low) / np.maximum(high - low, 1e-12)  # each image stretched to [0, 1]
+
+
 def _image_stack(images, kind):
-    """Return images as an (N, H, W) array, or raise an error naming the shapes accepted."""
+    """Return images as an (N, H, W) grey or (N, H, W, C) colour array, or explain the shapes.
+
+    Colour images come channels-first like PyTorch, (N, 3, H, W), or channels-last like
+    NumPy and PIL, (N, H, W, 3) or one (H, W, 3) image; both are shown in colour.
+    """
     array = _to_numpy(images)
     shape = tuple(array.shape)
+    hint = None
     if array.ndim == 4 and shape[1] == 1:
         return array[:, 0]  # (N, 1, H, W) -> (N, H, W)
+    if array.ndim == 4 and shape[-1] == 1:
+        return array[..., 0]  # channels-last grey (N, H, W, 1) -> (N, H, W)
+    if array.ndim == 4 and shape[1] in COLOR_CHANNELS:
+        return _colour_for_imshow(array.transpose(0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C)
+    if array.ndim == 4 and shape[-1] in COLOR_CHANNELS:
+        return _colour_for_imshow(array)
+    one_colour_image = shape[-1:] in [(3,), (4,)] and shape[:2] == shape[:2][::-1]
+    if array.ndim == 3 and one_colour_image and shape[0] > 4:
+        return _colour_for_imshow(array[None])  # one (H, W, C) image -> (1, H, W, C)
     if array.ndim in (2, 3) and shape[-1] == 784:
         hint = "the images are flattened: reshape with images.reshape(-1, 28, 28)"
     elif array.ndim == 3:
@@ -106,23 +149,28 @@ def _image_stack(images, kind):
     elif array.ndim == 2:
         return array[None]  # one image (H, W) -> (1, H, W)
     elif array.ndim == 4:
-        hint = f"only one channel can be shown, got {shape[1]}: pick one with images[:, :1]"
+        hint = (
+            f"images have 1 (grey) or 3 (colour) channels, got {shape[1]} in (N, C, H, W): "
+            f"pick one channel with images[:, :1]"
+        )
     elif array.ndim == 1:
         hint = "that is a single row of numbers, not an image: reshape it to (H, W)"
     else:
         hint = "pass a batch (N, 1, H, W), a tensor (N, H, W) or a list of images"
     raise ValueError(
-        f"expected {kind} shaped (N, 1, H, W), (N, H, W) or (H, W), got {shape}: {hint}"
+        f"expected {kind} shaped (N, 1, H, W), (N, H, W), (H, W), or colour (N, 3, H, W), "
+        f"(N, H, W, 3), (H, W, 3); got {shape}: {hint}"
     )
 
 
 def _one_image(image):
-    """Return one image of a list or a dataset as an (H, W) array."""
+    """Return one image of a list or a dataset as an (H, W) or (H, W, C) array."""
     stack = _image_stack(image, "each image")
     if len(stack) != 1:
         raise ValueError(
-            f"expected each image shaped (H, W) or (1, H, W), got {tuple(stack.shape)}: "
-            f"pass a batch (N, 1, H, W) as one tensor instead of a list"
+            f"expected each image shaped (H, W), (1, H, W) or (H, W, 3), got "
+            f"{tuple(_to_numpy(image).shape)}: pass a batch (N, 1, H, W) as one tensor "
+            f"instead of a list"
         )
     return stack[0]
 
@@ -149,7 +197,9 @@ def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, pred
     Args:
         images: a dataset of (image, label) pairs, a batch (N, 1, H, W), a tensor
             (N, H, W) or a list of images; tensors or arrays. Any small single-channel
-            image works, e.g. 5x5 conv filters or feature maps.
+            image works, e.g. 5x5 conv filters or feature maps. Colour images, (N, 3, H, W)
+            or channels-last (N, H, W, 3) and (H, W, 3), are shown in colour (floats
+            outside [0, 1] are stretched to it, image by image).
         titles: one string per image (default None).
         ncols: images per row (default 8).
         ax: a sequence or array of at least n Axes to draw on (default None: a new figure).
@@ -190,7 +240,8 @@ def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, pred
         ncols = max(1, min(ncols, count))
         nrows = max(1, math.ceil(count / ncols))
         _, ax = plt.subplots(
-            nrows, ncols, figsize=(1.2 * ncols, 1.4 * nrows), squeeze=False, layout="constrained"
+            nrows, ncols, figsize=(1.4 * ncols, 1.6 * nrows), dpi=DPI, squeeze=False,
+            layout="constrained",
         )
     axes = np.asarray(ax, dtype=object).reshape(-1)
     if len(axes) < count:
@@ -200,7 +251,7 @@ def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, pred
         if i < count:
             axis.imshow(stack[i], cmap="gray")
             if titles is not None:
-                axis.set_title(titles[i], color=colors[i], fontsize=9)
+                axis.set_title(titles[i], color=colors[i], fontsize=11)
     return axes[0].figure
 
 
@@ -226,12 +277,14 @@ def plot_history(history, ax=None, label=None):
             f"expected the history dict returned by mnistlab.fit, with keys {needed}, got {got}"
         )
     if ax is None:
-        _, ax = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+        _, ax = plt.subplots(1, 2, figsize=(10, 3.8), dpi=DPI, layout="constrained")
     axes = np.asarray(ax, dtype=object).reshape(-1)
     if len(axes) != 2:
         raise ValueError(f"expected two Axes (loss, accuracy), got {len(axes)}")
     epochs = history.get("epoch") or list(range(1, len(history["train_loss"]) + 1))
     prefix = f"{label} " if label else ""
+    titles = {"loss": "Loss per epoch (lower is better)",
+              "accuracy": "Accuracy per epoch (higher is better)"}
     for axis, metric in zip(axes, ["loss", "accuracy"]):
         (line,) = axis.plot(
             epochs, history[f"train_{metric}"], marker="o", markersize=3, label=prefix + "train"
@@ -246,10 +299,12 @@ def plot_history(history, ax=None, label=None):
                 color=line.get_color(),
                 label=prefix + "validation",
             )
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
+        axis.set_title(titles[metric], fontsize=12)
+        axis.set_xlabel("epoch", fontsize=11)
+        axis.set_ylabel(metric, fontsize=11)
+        axis.tick_params(labelsize=10)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=LEGEND_FONTSIZE)
     axes[1].yaxis.set_major_formatter(PercentFormatter(xmax=1))
     return axes[0].figure
 
@@ -278,7 +333,7 @@ def plot_probabilities(probabilities, label=None, ax=None):
             "scores (logits); apply torch.softmax(logits, dim=1) or use mnistlab.predict"
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(4, 2.5), layout="constrained")
+        _, ax = plt.subplots(figsize=(5, 3), dpi=DPI, layout="constrained")
     top = int(probs.argmax())
     colors = ["tab:gray"] * len(probs)
     colors[top] = "tab:blue"
@@ -292,7 +347,7 @@ def plot_probabilities(probabilities, label=None, ax=None):
     title = f"predicted {top} ({probs[top]:.0%})"
     if label is not None:
         title += f", true {_as_text(label)}"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=12)
     return ax
 
 
@@ -327,7 +382,7 @@ def confusion_matrix(labels, predicted, num_classes=10):
     return counts.reshape(num_classes, num_classes)
 
 
-def plot_confusion_matrix(labels, predicted, ax=None, num_classes=10):
+def plot_confusion_matrix(labels, predicted, ax=None, num_classes=10, title=None):
     """Draw the confusion matrix with the count written in each cell.
 
     Args:
@@ -335,23 +390,28 @@ def plot_confusion_matrix(labels, predicted, ax=None, num_classes=10):
         predicted: the predicted labels, shaped (N,).
         ax: the matplotlib Axes to draw on (default None: a new figure).
         num_classes: the number of classes (default 10).
+        title: the title (default None: "Confusion matrix, N digits").
 
     Returns the Axes. Introduced in notebook 05.
     """
     counts = confusion_matrix(labels, predicted, num_classes).numpy()
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5), layout="constrained")
+        _, ax = plt.subplots(figsize=(6, 6), dpi=DPI, layout="constrained")
     ax.imshow(counts, cmap="Blues")
     middle = counts.max() / 2
     for true in range(num_classes):
         for guess in range(num_classes):
             count = counts[true, guess]
             color = "white" if count > middle else "black"
-            ax.text(guess, true, str(count), ha="center", va="center", color=color, fontsize=8)
+            ax.text(guess, true, str(count), ha="center", va="center", color=color, fontsize=11)
     ax.set_xticks(range(num_classes))
     ax.set_yticks(range(num_classes))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.tick_params(labelsize=11)
+    ax.set_xlabel("predicted digit", fontsize=12)
+    ax.set_ylabel("true digit", fontsize=12)
+    if title is None:
+        title = f"Confusion matrix, {int(counts.sum()):,} digits"
+    ax.set_title(title, fontsize=13)
     return ax
 
 
@@ -379,7 +439,7 @@ def show_misclassified(images, labels, predicted, n=16, ncols=8, ax=None):
     wrong = np.flatnonzero(labels != predicted)[:n]
     if len(wrong) == 0:
         if ax is None:
-            _, ax = plt.subplots(figsize=(3, 0.6), layout="constrained")
+            _, ax = plt.subplots(figsize=(3, 0.6), dpi=DPI, layout="constrained")
         axis = np.asarray(ax, dtype=object).reshape(-1)[0]
         axis.set_axis_off()
         axis.text(0.5, 0.5, "no misclassified images", ha="center", va="center")

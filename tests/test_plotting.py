@@ -140,7 +140,7 @@ def test_show_images_from_a_dataset_uses_its_labels_as_titles():
     assert titles(fig) == ["0", "1", "2", "3", "4"]
     np.testing.assert_array_equal(shown_images(fig)[2], images[2, 0].numpy())
     assert len(fig.axes) == 8  # 2 rows of 4, the last 3 left empty
-    assert tuple(fig.get_size_inches()) == pytest.approx((1.2 * 4, 1.4 * 2))
+    assert tuple(fig.get_size_inches()) == pytest.approx((1.4 * 4, 1.6 * 2))
     assert len(titles(show_images(dataset, ncols=4))) == 8  # default: the first two rows
     assert titles(show_images(dataset, n=2, titles=["a", "b"])) == ["a", "b"]
     with pytest.raises(ValueError, match="not both"):
@@ -194,7 +194,7 @@ def test_show_images_shows_small_conv_filters():
 
 @pytest.mark.parametrize(
     "shape, message",
-    [((784,), "not an image"), ((2, 3, 28, 28), "one channel"), ((4, 784), "flattened")],
+    [((784,), "not an image"), ((2, 2, 28, 28), "one channel"), ((4, 784), "flattened")],
 )
 def test_show_images_rejects_what_is_not_an_image(shape, message):
     with pytest.raises(ValueError, match=message) as error:
@@ -282,7 +282,8 @@ def test_plot_confusion_matrix_writes_the_counts():
     np.testing.assert_array_equal(ax.images[0].get_array(), expected.numpy())
     written = {(int(t.get_position()[1]), int(t.get_position()[0])): t.get_text() for t in ax.texts}
     assert written == {(i, j): str(expected[i, j].item()) for i in range(3) for j in range(3)}
-    assert ax.get_xlabel() == "predicted" and ax.get_ylabel() == "true"
+    assert ax.get_xlabel() == "predicted digit" and ax.get_ylabel() == "true digit"
+    assert ax.get_title() == "Confusion matrix, 6 digits"
     colours = {
         (int(t.get_position()[1]), int(t.get_position()[0])): t.get_color() for t in ax.texts
     }
@@ -319,3 +320,76 @@ def test_plot_probabilities_rejects_logits_and_batches():
         plot_probabilities(torch.tensor([2.0, -1.0, 0.5]))
     with pytest.raises(ValueError, match=r"probabilities\[0\]"):
         plot_probabilities(torch.full((2, 10), 0.1))
+
+
+# --- colour images (channels-last, as NumPy and PIL give them) ----------------------------
+
+
+def test_show_images_shows_a_channels_last_rgb_batch_in_colour():
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 3), dtype=np.uint8)
+    fig = show_images(images, labels=[0, 1, 2, 3, 4])
+    shown = shown_images(fig)
+    assert len(shown) == 5 and shown[0].shape == (28, 28, 3)  # five pictures, not strips
+    np.testing.assert_array_equal(shown[4], images[4])
+    assert titles(fig) == ["0", "1", "2", "3", "4"]
+
+
+def test_show_images_shows_one_rgb_image_as_one_panel():
+    image = torch.rand(28, 28, 3)
+    fig = show_images(image)
+    shown = shown_images(fig)
+    assert len(shown) == 1 and len(fig.axes) == 1  # not 28 panels
+    np.testing.assert_allclose(shown[0], image.numpy())
+    listed = shown_images(show_images([image, image.numpy()]))  # a list of colour images
+    assert [s.shape for s in listed] == [(28, 28, 3), (28, 28, 3)]
+
+
+def test_show_images_shows_channels_first_colour_and_stretches_floats_to_the_range():
+    images = torch.linspace(-1, 1, 2 * 3 * 28 * 28).view(2, 3, 28, 28)  # normalised colour
+    shown = shown_images(show_images(images))
+    assert len(shown) == 2 and shown[0].shape == (28, 28, 3)
+    for picture in shown:
+        assert picture.min() == pytest.approx(0) and picture.max() == pytest.approx(1)
+    np.testing.assert_allclose(  # same picture up to the stretch, channels moved last
+        shown[0][..., 1], (images[0, 1].numpy() - images[0].min().item())
+        / (images[0].max() - images[0].min()).item(), rtol=1e-5, atol=1e-6,
+    )
+
+
+def test_show_images_channels_last_grey_is_shown_grey():
+    images = torch.rand(3, 28, 28, 1)
+    shown = shown_images(show_images(images))
+    assert [s.shape for s in shown] == [(28, 28)] * 3
+
+
+# --- legible on a projector ----------------------------------------------------------------
+
+
+def test_pixel_plot_is_big_faint_on_the_background_and_outlined_elsewhere():
+    image = torch.zeros(28, 28, dtype=torch.uint8)
+    image[10:18, 10:18] = 128  # mid-grey: the hardest contrast
+    image[12, 12] = 255
+    ax = plot_digit_pixels(image)
+    assert ax.figure.dpi >= 100 and min(ax.figure.get_size_inches()) >= 7
+    background = [t for t in ax.texts if t.get_text() == "0"]
+    ink = [t for t in ax.texts if t.get_text() != "0"]
+    assert len(background) == 784 - 64
+    assert all(t.get_alpha() < 1 for t in background)
+    assert all(t.get_path_effects() for t in ink)  # an outline in the other colour
+    assert all(t.get_fontsize() >= 7 for t in ax.texts)
+
+
+def test_plot_history_has_titles_axis_labels_and_a_legible_legend():
+    fig = plot_history(HISTORY)
+    assert fig.dpi >= 100
+    for ax, metric in zip(fig.axes, ["Loss", "Accuracy"]):
+        assert ax.get_title().startswith(metric)
+        assert ax.get_xlabel() == "epoch"
+        assert all(text.get_fontsize() >= 10 for text in ax.get_legend().get_texts())
+
+
+def test_plot_confusion_matrix_is_titled_and_legible():
+    ax = plot_confusion_matrix([0, 1, 1], [0, 1, 0], title="CNN on 3 digits")
+    assert ax.get_title() == "CNN on 3 digits"
+    assert ax.figure.dpi >= 100
+    assert all(text.get_fontsize() >= 10 for text in ax.texts)
