@@ -8,14 +8,17 @@
 Notebook 04 writes this loop out line by line first; later notebooks call these.
 """
 
+import copy
 import math
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import checks
 from .device import model_device
 
 NAN_CHECK_EVERY = 50  # batches between checks for a NaN loss (each check waits for the device)
@@ -39,8 +42,53 @@ def _divergence_message(epoch, batch, loss):
 
 
 def _device_for(model, device):
-    """The device to compute on: `device` if given, else where the model's weights are."""
-    return torch.device(device) if device is not None else model_device(model)
+    """The device to compute on: `device` if given, else where the model's weights are.
+
+    A `device` other than the one holding the weights is an error that says the fix:
+    PyTorch would stop at the first layer with "Expected all tensors to be on the same device".
+    """
+    weights_at = model_device(model)
+    if device is None:
+        return weights_at
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'mps' or a torch.device, got {device!r}"
+        ) from err
+    has_weights = any(True for _ in model.parameters()) or any(True for _ in model.buffers())
+    same = device.type == weights_at.type and device.index in (None, weights_at.index)
+    if has_weights and not same:
+        raise ValueError(
+            f"device={str(device)!r} but the model's weights are on {weights_at}: move the model "
+            f"first with model.to({str(device)!r}) (then create the optimizer), or leave device "
+            f"out to compute where the model is"
+        )
+    return device
+
+
+def batch_loss(loss_fn, logits, labels):
+    """Call `loss_fn`; return (the loss to minimise, the batch's summed loss for the report).
+
+    Works with a function (`F.cross_entropy`) or a module (`nn.CrossEntropyLoss()`), with
+    any reduction: "mean" (the default), "sum", or "none" (one loss per example, whose
+    mean is minimised). The summed loss divided by the examples seen gives the mean
+    loss per example that `train_one_epoch` and `evaluate` report.
+    """
+    loss = loss_fn(logits, labels)
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(
+            f"loss_fn returned {type(loss).__name__}, not a tensor: it must compute the loss "
+            f"with torch operations, e.g. torch.nn.functional.cross_entropy(logits, labels)"
+        )
+    if loss.dim() > 0:  # reduction="none": one loss per example
+        return loss.mean(), loss.sum()
+    reduction = getattr(loss_fn, "reduction", None) or getattr(loss_fn, "keywords", {}).get(
+        "reduction", "mean"
+    )  # a module's attribute, or functools.partial(F.cross_entropy, reduction=...)
+    if reduction == "sum":
+        return loss, loss
+    return loss, loss * len(labels)
 
 
 @contextmanager
@@ -70,9 +118,11 @@ def train_one_epoch(
         model: the network; it is put in training mode.
         loader: yields `(images, labels)` batches (a DataLoader or a TensorLoader).
         optimizer: updates the weights after each batch.
-        loss_fn: default `F.cross_entropy` (log-softmax + negative log-likelihood).
+        loss_fn: default `F.cross_entropy` (log-softmax + negative log-likelihood); a
+            module such as `nn.CrossEntropyLoss()` works too, with any reduction.
         device: where to compute; default the device the model's weights are on.
-        scheduler: a learning-rate scheduler stepped after every batch (e.g. OneCycleLR).
+        scheduler: a learning-rate scheduler stepped after every batch (e.g. OneCycleLR);
+            `fit(scheduler_step="epoch")` steps it once per epoch instead.
         progress: show a tqdm progress bar.
         epoch: the epoch number, for the progress bar and error messages.
 
@@ -81,29 +131,40 @@ def train_one_epoch(
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
+        TypeError, ValueError: a wrong argument; the message says what to pass instead.
     """
+    checks.check_model(model)
+    checks.check_optimizer(optimizer, model)
+    checks.check_loss_fn(loss_fn)
+    checks.check_loader(loader)
     device = _device_for(model, device)
     model.train()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = batch = 0
-    batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+    batches = tqdm(
+        checks.checked_batches(loader, model), total=_length(loader), desc=f"epoch {epoch}",
+        leave=False, disable=not progress,
+    )
     for batch, (x, y) in enumerate(batches, start=1):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)  # gradients accumulate unless cleared
         logits = model(x)  # (B, 10)
-        loss = loss_fn(logits, y)
+        loss, summed = batch_loss(loss_fn, logits, y)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        loss_sum += loss.detach() * len(y)  # .detach(): keep the number, not the graph
+        loss_sum += summed.detach()  # .detach(): keep the number, not the graph
         correct += (logits.argmax(dim=1) == y).sum()
         seen += len(y)
         if batch % NAN_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
             raise TrainingDiverged(_divergence_message(epoch, batch, loss.item()))
     if seen == 0:
-        raise ValueError("the training loader yielded no batches; is the dataset empty?")
+        raise ValueError(
+            "the training loader yielded no batches: its dataset is empty, or drop_last=True "
+            "with fewer examples than batch_size; check len(loader.dataset) and batch_size"
+        )
     mean_loss = loss_sum.item() / seen
     if not math.isfinite(mean_loss):
         raise TrainingDiverged(_divergence_message(epoch, batch, mean_loss))
@@ -118,34 +179,131 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, device=None):
     correct predictions divided by the number of examples actually seen, so a loader
     that drops its last batch cannot inflate it.
 
+    Args:
+        model: the network.
+        loader: yields `(images, labels)` batches.
+        loss_fn: as in `train_one_epoch`: a function or a module, any reduction.
+        device: where to compute; default the device the model's weights are on.
+
     Introduced in notebook 04.
     """
+    checks.check_model(model)
+    checks.check_loss_fn(loss_fn)
+    checks.check_loader(loader)
     device = _device_for(model, device)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     with evaluation_mode(model):
-        for x, y in loader:
+        for x, y in checks.checked_batches(loader, model):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
-            loss_sum += loss_fn(logits, y, reduction="sum")
+            loss_sum += batch_loss(loss_fn, logits, y)[1]
             correct += (logits.argmax(dim=1) == y).sum()
             seen += len(y)
     if seen == 0:
-        raise ValueError("the loader yielded no examples; is the dataset empty?")
+        raise ValueError(
+            "the loader yielded no examples: its dataset is empty (check len(loader.dataset))"
+        )
     return {"loss": loss_sum.item() / seen, "accuracy": correct.item() / seen}
+
+
+def _length(loader):
+    """len(loader) when the loader has one (for the progress bar), else None."""
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+SCHEDULER_STEPS = ("batch", "epoch")
+
+
+def _check_fit_options(
+    model, train_loader, optimizer, epochs, val_loader, scheduler, patience, restore_best,
+    scheduler_step,
+):
+    """Check fit's arguments before the first epoch, so a mistake costs no training time."""
+    checks.check_model(model)
+    checks.check_optimizer(optimizer, model)
+    checks.check_loader(train_loader, "train_loader")
+    if val_loader is not None:
+        checks.check_loader(val_loader, "val_loader")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of 1 or more, got {epochs!r}")
+    if scheduler_step not in SCHEDULER_STEPS:
+        raise ValueError(
+            f"scheduler_step must be 'batch' (OneCycleLR, CyclicLR) or 'epoch' (StepLR, "
+            f"ExponentialLR, ReduceLROnPlateau), got {scheduler_step!r}"
+        )
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if plateau and scheduler_step == "batch":
+        raise ValueError(
+            "scheduler is a ReduceLROnPlateau, which steps on a loss once per epoch: pass "
+            "scheduler_step='epoch'"
+        )
+    total_steps = getattr(scheduler, "total_steps", None)  # OneCycleLR knows its length
+    batches = _length(train_loader)
+    if scheduler_step == "batch" and total_steps is not None and batches is not None:
+        needed = scheduler.last_epoch + epochs * batches
+        if needed > total_steps:
+            raise ValueError(
+                f"scheduler was set up for {total_steps} steps, but {epochs} epoch(s) of "
+                f"{batches} batches need {needed}: create it with epochs={epochs}, "
+                f"steps_per_epoch=len(train_loader)"
+            )
+    if patience is not None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(
+                f"patience must be a whole number of epochs, 1 or more; got {patience!r}"
+            )
+        if val_loader is None:
+            raise ValueError(
+                "patience stops training when the validation loss stops improving, so it "
+                "needs val_loader: split off validation digits with mnistlab.train_val_split"
+            )
+    if restore_best and val_loader is None:
+        raise ValueError(
+            "restore_best keeps the weights of the epoch with the lowest validation loss, so it "
+            "needs val_loader: split off validation digits with mnistlab.train_val_split"
+        )
+
+
+def _keep_history(err, history, note):
+    """Attach the finished epochs to an exception as `err.history`, with a note saying so."""
+    try:
+        err.history = history
+    except AttributeError:  # an exception type that takes no attributes
+        return
+    if history["epoch"] and hasattr(err, "add_note"):  # notes: Python 3.11 and later
+        err.add_note(
+            f"mnistlab.fit: the history of the {len(history['epoch'])} finished epoch(s) is "
+            f"kept in this error's .history (in a notebook: history = sys.last_value.history)."
+            + note
+        )
 
 
 def fit(
     model, train_loader, optimizer, epochs=1, val_loader=None, loss_fn=F.cross_entropy,
     device=None, scheduler=None, progress=True, verbose=True, channels_last=False,
+    patience=None, restore_best=False, scheduler_step="batch",
 ):
     """Train for `epochs` epochs; return the history as a dict of per-epoch lists.
 
     Args:
-        model, train_loader, optimizer, loss_fn, device, scheduler: as in `train_one_epoch`.
-        epochs: number of passes over the training data.
+        model, train_loader, optimizer, loss_fn, device: as in `train_one_epoch`.
+        epochs: number of passes over the training data (the most, with `patience`).
         val_loader: if given, `evaluate` runs on it after every epoch.
+        scheduler: a learning-rate scheduler, or None (default).
+        scheduler_step: when to call `scheduler.step()`: "batch" (default, after every
+            batch, for OneCycleLR and CyclicLR) or "epoch" (once per epoch, for StepLR,
+            ExponentialLR, CosineAnnealingLR, and ReduceLROnPlateau, which is given the
+            validation loss, or the training loss without a val_loader).
+        patience: stop early once the validation loss has not improved for this many
+            epochs in a row (None, the default, never stops early). Needs `val_loader`.
+        restore_best: at the end, load the weights of the epoch with the lowest
+            validation loss (kept in memory meanwhile), also after stopping early or
+            Ctrl-C. Needs `val_loader`. Default False: keep the last epoch's weights.
         progress: show a tqdm progress bar per epoch.
         verbose: print one line of metrics per epoch.
         channels_last: first store the model's weights in the channels-last layout
@@ -154,25 +312,35 @@ def fit(
 
     Returns:
         {"epoch": [...], "train_loss": [...], "train_accuracy": [...], "val_loss": [...],
-        "val_accuracy": [...], "seconds": [...]} (the val_ lists only with a val_loader).
+        "val_accuracy": [...], "seconds": [...], "best_epoch": n} (the val_ lists and
+        "best_epoch", the epoch with the lowest validation loss, only with a val_loader).
 
-    Pressing Ctrl-C (or the notebook's stop button) ends training after a message and
-    returns the history of the finished epochs; the model keeps the weights it had
-    reached. A NaN loss raises `TrainingDiverged`, whose `.history` has the same.
+    Nothing already trained is lost. Pressing Ctrl-C (or the notebook's stop button)
+    ends training after a message and returns the history of the finished epochs; the
+    model keeps the weights it had reached. Any error (a NaN loss raises
+    `TrainingDiverged`, or an error in validation, your own code, a full disk) is raised
+    with the finished epochs attached as its `.history`.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04 (patience and restore_best in notebook 07).
     """
+    checks.check_loss_fn(loss_fn)
+    _check_fit_options(
+        model, train_loader, optimizer, epochs, val_loader, scheduler, patience, restore_best,
+        scheduler_step,
+    )
     if channels_last:
         model.to(memory_format=torch.channels_last)  # in place; activations follow the weights
     history = {"epoch": [], "train_loss": [], "train_accuracy": [], "seconds": []}
     if val_loader is not None:
         history.update(val_loss=[], val_accuracy=[])
+    per_batch = scheduler if scheduler_step == "batch" else None
+    best_loss, best_weights, epochs_without_improvement = math.inf, None, 0
     epoch = 0
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             train = train_one_epoch(
-                model, train_loader, optimizer, loss_fn, device, scheduler, progress, epoch
+                model, train_loader, optimizer, loss_fn, device, per_batch, progress, epoch
             )
             val = evaluate(model, val_loader, loss_fn, device) if val_loader is not None else None
             history["epoch"].append(epoch)
@@ -185,16 +353,48 @@ def fit(
                 history["val_loss"].append(val["loss"])
                 history["val_accuracy"].append(val["accuracy"])
                 line += f" | val loss {val['loss']:.4f}, accuracy {val['accuracy']:.2%}"
+                if val["loss"] < best_loss:  # a NaN loss is never the best
+                    best_loss, epochs_without_improvement = val["loss"], 0
+                    history["best_epoch"] = epoch
+                    if restore_best:  # a copy in memory, not a file
+                        best_weights = copy.deepcopy(model.state_dict())
+                else:
+                    epochs_without_improvement += 1
+            if scheduler is not None and scheduler_step == "epoch":
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(val["loss"] if val is not None else train["loss"])
+                else:
+                    scheduler.step()
             if verbose:
                 print(line, flush=True)
+            if patience is not None and epochs_without_improvement >= patience:
+                if verbose:
+                    print(
+                        f"Stopping early: the validation loss has not improved for {patience} "
+                        f"epoch(s); the best was {best_loss:.4f} in epoch {history['best_epoch']}."
+                    )
+                break
     except KeyboardInterrupt:
         print(
             f"Training interrupted during epoch {epoch}; returning the history of the "
-            f"{len(history['epoch'])} finished epoch(s). The model keeps its current weights."
+            f"{len(history['epoch'])} finished epoch(s). "
+            + ("The model keeps its current weights." if best_weights is None else
+               f"The model gets the weights of epoch {history['best_epoch']}, the best.")
         )
-    except TrainingDiverged as err:
-        err.history = history
+    except BaseException as err:
+        note = ""
+        if best_weights is not None:
+            model.load_state_dict(best_weights)
+            note = f" The model holds the weights of epoch {history['best_epoch']}, the best."
+        _keep_history(err, history, note)
         raise
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+        if verbose:
+            print(
+                f"Restored the weights of epoch {history['best_epoch']}, which had the lowest "
+                f"validation loss ({best_loss:.4f})."
+            )
     return history
 
 
@@ -203,17 +403,42 @@ def predict(model, images, device=None):
 
     Args:
         model: a trained network returning logits.
-        images: a tensor (N, 1, 28, 28), or a single image (1, 28, 28).
+        images: a batch (N, 1, 28, 28) or a single image (1, 28, 28) or (28, 28), as a
+            tensor or a NumPy array, normalised like the training data (MNIST_TRANSFORM).
+            Float64 pixels (NumPy's default) are converted to the model's float32.
         device: default the model's device. The result is always on the CPU.
 
     Introduced in notebook 04.
     """
+    checks.check_model(model)
     device = _device_for(model, device)
-    if isinstance(images, torch.Tensor) and tuple(images.shape) == (1, 28, 28):
-        images = images.unsqueeze(0)  # one image -> a batch of one
+    images = _as_image_batch(images, model)
     with evaluation_mode(model):
         probabilities = torch.softmax(model(images.to(device)), dim=1)
     return probabilities.cpu()
+
+
+def _as_image_batch(images, model):
+    """Turn what `predict` accepts into a float batch in the model's precision."""
+    if isinstance(images, np.ndarray):
+        if images.dtype == object or not np.issubdtype(images.dtype, np.number):
+            raise TypeError(
+                f"images is a NumPy array of {images.dtype}, not numbers: build it with "
+                f"np.asarray(pixels, dtype=np.float32)"
+            )
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    elif not isinstance(images, torch.Tensor):
+        raise TypeError(
+            f"images must be a tensor or a NumPy array shaped (N, 1, 28, 28), got "
+            f"{type(images).__name__}: convert with torch.as_tensor(images, dtype=torch.float32)"
+        )
+    if tuple(images.shape) in ((1, 28, 28), (28, 28)):
+        images = images.reshape(1, 1, 28, 28)  # one image -> a batch of one
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if images.dtype == torch.float64 and weight is not None:
+        images = images.to(weight.dtype)  # NumPy's float64 -> the model's float32
+    checks.check_pixels_dtype(images, model, "images")
+    return images
 
 
 def predict_loader(model, loader, device=None):
@@ -223,11 +448,17 @@ def predict_loader(model, loader, device=None):
 
     Introduced in notebook 05.
     """
+    checks.check_model(model)
+    checks.check_loader(loader)
     device = _device_for(model, device)
     all_images, all_labels, all_predicted = [], [], []
     with evaluation_mode(model):
-        for x, y in loader:
+        for x, y in checks.checked_batches(loader, model):
             all_predicted.append(model(x.to(device)).argmax(dim=1).cpu())
             all_images.append(x.cpu())
             all_labels.append(y.cpu())
+    if not all_images:
+        raise ValueError(
+            "the loader yielded no examples: its dataset is empty (check len(loader.dataset))"
+        )
     return torch.cat(all_images), torch.cat(all_labels), torch.cat(all_predicted)

@@ -262,3 +262,250 @@ def test_fit_channels_last_keeps_the_weights_values(small_sets):
     assert torch.equal(weight, reference.features[3].weight)  # lr 0: same values, new layout
     x = one_batch[0][0]
     assert torch.allclose(model.eval()(x), reference.eval()(x), atol=1e-5)
+
+
+# --- fit: loss modules, nothing lost on errors, early stopping, schedulers ----------------
+
+
+@pytest.fixture(scope="module")
+def tiny(small_sets):
+    """100 real training digits and 200 real test digits, as TensorLoaders (fast)."""
+    train, test = small_sets
+    x, y = train.tensors
+    xt, yt = test.tensors
+    return (mnistlab.TensorLoader(x[:100], y[:100], batch_size=25, shuffle=True, seed=0),
+            mnistlab.TensorLoader(xt, yt, batch_size=200))
+
+
+def quiet_fit(model, train_loader, lr=1e-2, **kwargs):
+    optimizer = kwargs.pop("optimizer", None) or torch.optim.Adam(model.parameters(), lr=lr)
+    return mnistlab.fit(model, train_loader, optimizer, progress=False, verbose=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [nn.CrossEntropyLoss(), nn.CrossEntropyLoss(reduction="sum"),
+     nn.CrossEntropyLoss(reduction="none")],
+    ids=["mean", "sum", "none"],
+)
+def test_loss_modules_report_the_same_mean_loss_as_the_function(loss_fn, tiny):
+    _, val = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    reference = mnistlab.evaluate(model, val)  # F.cross_entropy
+    assert mnistlab.evaluate(model, val, loss_fn=loss_fn)["loss"] == pytest.approx(
+        reference["loss"], rel=1e-5)
+    batches = [next(iter(val))]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the report only
+    train = mnistlab.train_one_epoch(model, batches, optimizer, loss_fn=loss_fn)
+    assert train["loss"] == pytest.approx(reference["loss"], rel=1e-5)
+
+
+def test_fit_with_a_loss_module_and_validation_matches_the_function(tiny):
+    train, val = tiny
+    histories = []
+    for loss_fn in (nn.functional.cross_entropy, nn.CrossEntropyLoss()):
+        train.generator.manual_seed(0)
+        model = mnistlab.build_model("mlp", seed=0)
+        histories.append(quiet_fit(model, train, epochs=2, val_loader=val, loss_fn=loss_fn))
+    functional, module = histories
+    assert module["epoch"] == [1, 2]
+    assert module["val_loss"] == pytest.approx(functional["val_loss"], rel=1e-5)
+    assert module["train_loss"] == pytest.approx(functional["train_loss"], rel=1e-5)
+
+
+class FailingLoader:
+    """Real batches; from epoch `fail_epoch` on, raises `error` instead (e.g. a full disk)."""
+
+    def __init__(self, loader, fail_epoch, error):
+        self.loader, self.fail_epoch, self.error, self.epoch = loader, fail_epoch, error, 0
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        self.epoch += 1
+        if self.epoch >= self.fail_epoch:
+            raise self.error
+        yield from self.loader
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   RuntimeError("a bug in the student's own code")])
+def test_an_error_after_epoch_one_keeps_the_finished_epochs(error, tiny):
+    train, val = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    with pytest.raises(type(error)) as info:
+        quiet_fit(model, train, epochs=4, val_loader=FailingLoader(val, 3, error))
+    history = info.value.history
+    assert history["epoch"] == [1, 2] and len(history["val_loss"]) == 2
+    assert any(".history" in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(tiny):
+    train, val = tiny
+    model = mnistlab.build_model("mlp_wide", seed=0)
+    train.generator.manual_seed(0)
+    history = quiet_fit(model, train, epochs=30, val_loader=val, patience=3)
+    best = history["best_epoch"]
+    assert len(history["epoch"]) == best + 3 < 30  # 100 digits over-fit long before epoch 30
+    assert min(history["val_loss"]) == history["val_loss"][best - 1]
+    assert all(loss >= history["val_loss"][best - 1] for loss in history["val_loss"][best:])
+
+
+def test_restore_best_loads_the_weights_of_the_best_epoch(tiny):
+    train, val = tiny
+    model = mnistlab.build_model("mlp_wide", seed=0)
+    train.generator.manual_seed(0)
+    history = quiet_fit(model, train, epochs=12, val_loader=val, restore_best=True)
+    best = history["best_epoch"]
+    assert best < 12 and history["val_loss"][-1] > history["val_loss"][best - 1]
+    # The model now scores exactly what it scored after the best epoch, not the last.
+    assert mnistlab.evaluate(model, val)["loss"] == pytest.approx(history["val_loss"][best - 1])
+
+
+def test_restore_best_also_after_an_error(tiny):
+    train, val = tiny
+    model = mnistlab.build_model("mlp_wide", seed=0)
+    train.generator.manual_seed(0)
+    failing = FailingLoader(train, 10, RuntimeError("stopped in epoch 10"))
+    with pytest.raises(RuntimeError) as info:
+        quiet_fit(model, failing, epochs=12, val_loader=val, restore_best=True)
+    history = info.value.history
+    assert len(history["epoch"]) == 9
+    best = history["best_epoch"]
+    assert mnistlab.evaluate(model, val)["loss"] == pytest.approx(history["val_loss"][best - 1])
+
+
+def test_scheduler_steps_per_batch_or_per_epoch(tiny):
+    train, _ = tiny  # 4 batches per epoch
+    for step, expected in (("epoch", 0.1 * 0.5**3), ("batch", 0.1 * 0.5**12)):
+        model = mnistlab.build_model("mlp", seed=0)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        quiet_fit(model, train, optimizer=optimizer, epochs=3, scheduler=scheduler,
+                  scheduler_step=step)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+
+
+def test_reduce_on_plateau_gets_the_validation_loss(tiny):
+    train, val = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
+    with pytest.raises(ValueError, match="scheduler_step='epoch'"):
+        quiet_fit(model, train, optimizer=optimizer, scheduler=plateau, val_loader=val)
+    history = quiet_fit(model, train, optimizer=optimizer, epochs=3, scheduler=plateau,
+                        scheduler_step="epoch", val_loader=val)
+    assert plateau.best == min(history["val_loss"])
+
+
+@pytest.mark.parametrize(
+    ("options", "named", "fix"),
+    [
+        ({"patience": 2}, "patience", "val_loader"),
+        ({"restore_best": True}, "restore_best", "val_loader"),
+        ({"patience": 0, "val_loader": []}, "patience", "1 or more"),
+        ({"scheduler_step": "step"}, "scheduler_step", "'epoch'"),
+        ({"epochs": 2.5}, "epochs", "whole number"),
+    ],
+)
+def test_fit_options_are_checked_before_training(options, named, fix, tiny):
+    train, _ = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError) as info:
+        quiet_fit(model, train, **options)
+    assert named in str(info.value) and fix in str(info.value)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # untouched
+
+
+def test_one_cycle_too_short_for_the_epochs_is_caught_up_front(tiny):
+    train, _ = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(optimizer, 0.1, epochs=2,
+                                                    steps_per_epoch=len(train))
+    with pytest.raises(ValueError, match="steps_per_epoch=len"):
+        quiet_fit(model, train, optimizer=optimizer, epochs=3, scheduler=one_cycle)
+    history = quiet_fit(model, train, optimizer=optimizer, epochs=2, scheduler=one_cycle)
+    assert history["epoch"] == [1, 2]
+
+
+# --- the wrong thing in hand: each mistake names the argument and the fix -----------------
+
+
+def test_common_argument_mistakes_say_the_fix(small_sets, tiny):
+    train_set, _ = small_sets
+    train, _ = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    cases = [
+        (dict(train_loader=train_set), "train_loader", "make_loader"),  # a dataset, not a loader
+        (dict(loss_fn=nn.CrossEntropyLoss), "loss_fn", "CrossEntropyLoss()"),  # no brackets
+        (dict(optimizer=torch.optim.SGD), "optimizer", "model.parameters()"),
+        (dict(optimizer=torch.optim.SGD(mnistlab.build_model("mlp").parameters(), lr=0.1)),
+         "another model", "optimizer = SGD(model.parameters()"),
+        (dict(model=mnistlab.MLP), "class MLP", "build_model"),
+        (dict(device="meta"), "device='meta'", "model.to('meta')"),
+    ]
+    for change, named, fix in cases:
+        arguments = dict(model=model, train_loader=train, optimizer=sgd) | change
+        with pytest.raises((TypeError, ValueError)) as info:
+            mnistlab.fit(**arguments, progress=False, verbose=False)
+        assert named in str(info.value) and fix in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "fix"),
+    [
+        (torch.zeros(4, 1, 28, 28, dtype=torch.float64), torch.zeros(4, dtype=torch.long),
+         "x.float()"),
+        (torch.zeros(4, 1, 28, 28), torch.zeros(4), "labels.long()"),
+        (torch.zeros(4, 1, 28, 28), torch.zeros(4, 10, dtype=torch.long), "argmax"),
+        (torch.zeros(4, 1, 28, 28), torch.zeros(3, dtype=torch.long), "(4,)"),
+    ],
+    ids=["float64-images", "float-labels", "one-hot-labels", "count-mismatch"],
+)
+def test_bad_batches_are_explained_for_any_model(images, labels, fix):
+    # A plain nn.Sequential: no check_images inside, so the loop's own check must catch it.
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for run in (lambda b: mnistlab.train_one_epoch(model, b, optimizer),
+                lambda b: mnistlab.evaluate(model, b)):
+        with pytest.raises((TypeError, ValueError)) as info:
+            run([(images, labels)])
+        assert "loader" in str(info.value) and fix in str(info.value)
+
+
+def test_a_loader_of_pil_images_says_to_use_the_transform():
+    pil_set = mnistlab.MNISTSample(train=False, transform=None)
+    model = mnistlab.build_model("mlp")
+    with pytest.raises(TypeError, match="MNIST_TRANSFORM"):
+        mnistlab.evaluate(model, mnistlab.make_loader(pil_set, batch_size=8))
+
+
+def test_an_empty_loader_says_so():
+    model = mnistlab.build_model("mlp")
+    empty = mnistlab.make_loader(TensorDataset(torch.zeros(0, 1, 28, 28), torch.zeros(0).long()))
+    for run in (lambda: mnistlab.evaluate(model, empty),
+                lambda: mnistlab.predict_loader(model, empty),
+                lambda: mnistlab.train_one_epoch(model, empty, torch.optim.SGD(
+                    model.parameters(), lr=0.1))):
+        with pytest.raises(ValueError, match="empty"):
+            run()
+
+
+def test_predict_accepts_numpy_and_float64_like_a_tensor(small_sets):
+    _, test = small_sets
+    model = mnistlab.build_model("lenet", seed=0)
+    images = test.tensors[0][:3]
+    expected = mnistlab.predict(model, images)
+    from_numpy = mnistlab.predict(model, images.numpy().astype("float64"))
+    assert from_numpy.dtype == torch.float32
+    assert torch.allclose(from_numpy, expected, atol=1e-6)
+    one = mnistlab.predict(model, images[0, 0].numpy())  # a bare (28, 28) image
+    assert torch.allclose(one[0], expected[0], atol=1e-6)
+    with pytest.raises(TypeError, match="MNIST_TRANSFORM"):  # raw 0-255 pixels
+        mnistlab.predict(model, (images.numpy() * 255).astype("uint8"))
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        mnistlab.predict(model, images.tolist())
