@@ -20,23 +20,47 @@ def pyproject():
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
-def environment_yml_names():
-    """Package names in environment.yml (conda and pip sections), without versions."""
+def environment_yml_requirements():
+    """{name: minimum version or None} in environment.yml (conda and pip sections)."""
     text = (REPO / "environment.yml").read_text()
-    names = set()
+    found = {}
     for line in text.split("dependencies:", 1)[1].splitlines():
-        item = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)", line.split("#")[0])
+        item = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*([0-9][^\s#]*))?", line.split("#")[0])
         if item and not line.strip().startswith("- -e"):
-            names.add(item.group(1).lower())
-    return names - {"python", "pip"}
+            found[item.group(1).lower()] = item.group(3)
+    found.pop("pip", None)
+    found.pop("python", None)
+    return found
+
+
+def pyproject_requirements():
+    """{conda name: minimum version or None} of pyproject's dependencies and dev extra."""
+    project = pyproject()["project"]
+    found = {}
+    for requirement in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        name = requirement_name(requirement)
+        minimum = re.search(r">=\s*([0-9][^,;\s]*)", requirement)
+        found[CONDA_NAMES.get(name, name)] = minimum.group(1) if minimum else None
+    return found
 
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
-    project = pyproject()["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
-    expected = {CONDA_NAMES.get(requirement_name(r), requirement_name(r)) for r in wanted}
-    assert environment_yml_names() == expected
+    assert environment_yml_requirements() == pyproject_requirements()  # names and minimums
     assert "- -e ." in (REPO / "environment.yml").read_text()
+
+
+def test_environment_yml_uses_conda_forge_only():
+    text = (REPO / "environment.yml").read_text()
+    channel_lines = text.split("channels:", 1)[1].split("dependencies:")[0]
+    channels = re.findall(r"^\s*-\s+(\S+)", channel_lines, flags=re.M)
+    assert channels == ["conda-forge", "nodefaults"]  # the pytorch channel is no longer updated
+    assert re.search(r"^\s*-\s+pytorch>=", text, flags=re.M)  # conda-forge's name for torch
+
+
+def test_license_file_is_mit_and_matches_pyproject():
+    text = (REPO / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the mnistlab authors" in text
+    assert pyproject()["project"]["license"] == {"text": "MIT"}
 
 
 def test_dev_extra_has_notebook_and_test_tools():
@@ -54,7 +78,8 @@ def test_ci_runs_the_readme_test_command():
 
 def test_data_venv_and_checkpoints_are_git_ignored():
     ignored = (REPO / ".gitignore").read_text().split()
-    assert {".venv/", "data/", "*.pt", "*.pth"} <= set(ignored)
+    assert {".venv/", "data/", "*.pt", "*.pth", "checkpoints/"} <= set(ignored)
+    assert {"build/", "dist/"} <= set(ignored)  # what pip wheel . and python -m build leave
 
 
 def test_importing_mnistlab_has_no_side_effects(tmp_path):
