@@ -1,0 +1,208 @@
+"""The classroom kit: slide metadata, static decks and student editions cover every notebook.
+
+Slide checks read the committed notebooks. The deck test renders every notebook and checks
+that no script or style sheet comes from the network. The student-edition test builds the
+edition and runs every student notebook top to bottom in a fresh kernel (the slow one: about
+as long as running the series once).
+"""
+
+import os
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import classroom  # noqa: E402
+import slide_metadata  # noqa: E402
+import slides  # noqa: E402
+import student  # noqa: E402
+
+NOTEBOOKS = classroom.series()
+FIX = "run `python3 tools/slide_metadata.py` and commit the notebooks"
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_the_tools_see_every_notebook():
+    found = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert [p.name for p in NOTEBOOKS] == found  # a new NN_topic notebook cannot be missed
+    assert len(NOTEBOOKS) >= 6
+
+
+# --- slides in JupyterLab (RISE) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_slide_metadata_from_the_rules(path):
+    nb = read(path)
+    stored = [slide_metadata.slide_type(cell) for cell in nb.cells]
+    assert all(kind in slide_metadata.SLIDE_TYPES for kind in stored), f"missing: {FIX}"
+    assert stored == slide_metadata.assign(nb.cells), f"out of date: {FIX}"
+    assert stored[0] == "slide"
+    assert nb.metadata.get("rise") == slide_metadata.RISE_SETTINGS, FIX
+    for cell, kind in zip(nb.cells, stored):
+        if classroom.is_solution(cell) or classroom.is_setup(cell):
+            assert kind == "skip"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_slide_is_taller_than_a_1280x720_screen(path):
+    nb = read(path)
+    for group in slide_metadata.slides(nb.cells):
+        lines = sum(slide_metadata.slide_lines(nb.cells[i]) for i in group)
+        first = classroom.source(nb.cells[group[0]]).split("\n")[0][:60]
+        assert lines <= slide_metadata.MAX_LINES, (
+            f"{path.name}: the slide starting at cell {group[0]} ({first!r}) has {lines} lines, "
+            f"more than {slide_metadata.MAX_LINES}: split the cell that is too long"
+        )
+
+
+def cell(kind, text, **metadata):
+    made = nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text)
+    made.metadata.update(metadata)
+    return made
+
+
+def test_slide_rules_headings_overflow_skips_and_notes():
+    setup = 'import importlib.util\nif importlib.util.find_spec("mnistlab") is None:\n    pass'
+    long_code = "\n".join(f"x{i} = {i}" for i in range(15))
+    cells = [
+        cell("md", "# 01 · Title"),
+        cell("code", setup),
+        cell("code", "import torch\nfrom torch import nn"),
+        cell("md", "## A section"),
+        cell("code", long_code),  # 16 lines, fits under the heading
+        cell("code", long_code),  # would make 34: a new subslide
+        cell("md", "Say this out loud.", slideshow={"slide_type": "notes"}),
+        cell("md", "### A smaller step"),
+        cell("code", "# @title Solution (click to show)\nprint(42)"),
+        cell("code", "print(1)", tags=["solution"]),
+    ]
+    assert slide_metadata.assign(cells) == [
+        "slide", "skip", "skip", "slide", "-", "subslide", "notes", "subslide", "skip", "skip",
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    assert slide_metadata.update(nb) is True
+    assert slide_metadata.update(nb) is False  # idempotent
+    assert slide_metadata.slides(nb.cells) == [[0], [3, 4], [5], [7]]
+
+
+def test_a_code_cell_counts_its_wrapped_lines():
+    assert slide_metadata.slide_lines(cell("code", "a = 1\nb = 2")) == 3  # two lines + padding
+    assert slide_metadata.slide_lines(cell("code", "x" * 200)) == 4  # wraps to three
+    assert slide_metadata.slide_lines(cell("md", "## Title\n\nword " * 1)) == 3.5
+
+
+# --- static decks ----------------------------------------------------------------------------
+
+
+class Assets(HTMLParser):
+    """Collect the addresses of scripts and style sheets in an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("rel") == "stylesheet":
+            self.urls.append(attrs["href"])
+
+
+def test_decks_load_nothing_from_the_network(tmp_path):
+    decks = slides.build(tmp_path)
+    assert [d.name for d in decks] == [f"{p.stem}.slides.html" for p in NOTEBOOKS]
+    assert (tmp_path / "index.html").exists()
+    for deck in decks:
+        page = deck.read_text(encoding="utf-8")
+        parser = Assets()
+        parser.feed(page)
+        assert len(parser.urls) >= 4, deck.name  # reveal.js, its style, theme, MathJax
+        for url in parser.urls:
+            assert not re.match(r"(https?:)?//", url), f"{deck.name} loads {url}"
+            assert (tmp_path / url.split("?")[0]).is_file(), f"{deck.name}: {url} is missing"
+        assert "require(" not in page and "cdnjs" not in page and "unpkg" not in page
+        assert "@title Solution" not in page  # solutions stay out of the decks
+    assert (tmp_path / "mathjax" / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web").is_dir()
+
+
+# --- student editions ------------------------------------------------------------------------
+
+
+def solution_lines(path):
+    """The code lines of a notebook's solutions that could give an answer away."""
+    lines = set()
+    for each in read(path).cells:
+        if classroom.is_solution(each):
+            for line in classroom.source(each).split("\n"):
+                if len(line.strip()) > 12 and not line.lstrip().startswith("#"):
+                    lines.add(line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    return folder, student.build(folder)
+
+
+def test_student_edition_has_no_solutions_and_no_outputs(edition):
+    folder, written = edition
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    for original, copy in zip(NOTEBOOKS, written):
+        nb, source_nb = read(copy), read(original)
+        text = "\n".join(classroom.source(c) for c in nb.cells)
+        assert not any(classroom.is_solution(c) for c in nb.cells)
+        for line in solution_lines(original):
+            shown_elsewhere = any(
+                line in classroom.source(c) for c in source_nb.cells if not classroom.is_solution(c)
+            )
+            assert shown_elsewhere or line not in text, f"{copy.name} gives away: {line}"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.outputs == [] and c.execution_count is None for c in code)
+        assert classroom.is_setup(nb.cells[1]), "the install cell stays"
+        answers = sum(classroom.source(c) == student.ANSWER_HERE for c in nb.cells)
+        assert answers == sum(classroom.is_solution(c) for c in source_nb.cells)
+        solutions = folder / "solutions" / f"{original.stem}_solutions.ipynb"
+        if answers:
+            shown = [c for c in read(solutions).cells if classroom.is_solution(c)]
+            assert len(shown) == answers
+            assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in shown)
+
+
+def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path):
+    """Run each student notebook in a fresh kernel on the offline sample (minutes)."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from nbclient import NotebookClient
+
+    class ThisPython(KernelSpecManager):
+        """Run the kernel with the Python running the tests (like nbval --current-env)."""
+
+        def get_kernel_spec(self, kernel_name):
+            argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            return KernelSpec(argv=argv, display_name="Python 3", language="python")
+
+    _, written = edition
+    os.environ["MNISTLAB_SAMPLE"] = "1"
+    for path in written:
+        nb = read(path)
+        client = NotebookClient(
+            nb, timeout=900, kernel_name="python3", kernel_spec_manager=ThisPython(),
+            resources={"metadata": {"path": str(tmp_path)}},
+        )
+        client.execute()  # raises CellExecutionError, naming the cell, if one fails
+        errors = [
+            o for c in nb.cells if c.cell_type == "code" and "raises-exception" not in
+            c.metadata.get("tags", []) for o in c.outputs if o.output_type == "error"
+        ]
+        assert not errors, path.name

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Give every notebook slideshow metadata for RISE: `python3 tools/slide_metadata.py [NB ...]`.
+
+RISE (JupyterLab's slide mode, Alt+R) and `python3 run.py slides` read each cell's
+`metadata.slideshow.slide_type`. This tool sets it by rules, so that authors never edit it by
+hand and running it twice changes nothing:
+
+* the title cell and every markdown cell that starts with `## ` start a new "slide";
+  `### ` starts a "subslide" (reveal.js shows subslides below the slide, reached with the
+  down arrow or the space bar);
+* the cells after a heading are added to its slide ("-") until the slide would be longer than
+  `MAX_LINES` lines of prose and code (counted as `slide_lines` does); the cell that would
+  overflow starts a "subslide";
+* the install cell, cells holding only imports, and exercise solutions are "skip" (the
+  exercise text stays, so students see the task and the lecturer shows the answer in the
+  notebook itself);
+* cells an author marked "notes" (speaker notes, shown only in the speaker view) stay so.
+
+It also sets the notebook's `rise` metadata: a 1280x720 slide and scrolling for the rare
+output taller than the screen. `--check` changes nothing and exits 1 if a notebook would
+change (for CI or a pre-commit hook). With no notebook given, it treats all of notebooks/.
+"""
+
+import argparse
+import re
+import sys
+import textwrap
+
+import nbformat
+from classroom import is_setup, is_solution, series, source
+
+MAX_LINES = 22  # prose + code lines on one slide: fits a 1280x720 screen at RISE's font sizes
+WRAP = 90  # characters per line on a 1280-pixel-wide slide, for prose and for code
+RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "enable_chalkboard": False}
+SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
+IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )")
+
+
+def slide_lines(cell):
+    """How many lines a cell takes on a slide: wrapped lines, headings count double.
+
+    Blank lines in prose count half (a paragraph gap); a code cell adds one line of padding.
+    Outputs are not counted: RISE scrolls a slide whose output is taller than the screen.
+    """
+    text = source(cell).rstrip("\n")
+    if cell["cell_type"] == "code":
+        return 1 + sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n"))
+    total = 0.0
+    for line in text.split("\n"):
+        if not line.strip():
+            total += 0.5
+        elif line.lstrip().startswith("#"):
+            total += 2
+        else:
+            total += max(1, len(textwrap.wrap(line, WRAP)))
+    return total
+
+
+def is_imports_only(cell):
+    """True for a code cell whose every line (comments aside) imports something."""
+    lines = [line for line in source(cell).split("\n") if line.strip()]
+    lines = [line for line in lines if not line.lstrip().startswith("#")]
+    return cell["cell_type"] == "code" and bool(lines) and all(IMPORT_LINE.match(x) for x in lines)
+
+
+def slide_type(cell):
+    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+
+
+def assign(cells):
+    """Return the slide type of each cell (a list of strings), by the rules above."""
+    types, used = [], 0.0
+    for index, cell in enumerate(cells):
+        text = source(cell).lstrip()
+        if slide_type(cell) == "notes":
+            kind = "notes"
+        elif is_setup(cell) or is_imports_only(cell) or is_solution(cell):
+            kind = "skip"
+        elif index == 0 or (cell["cell_type"] == "markdown" and text.startswith("## ")):
+            kind = "slide"
+        elif cell["cell_type"] == "markdown" and text.startswith("### "):
+            kind = "subslide"
+        elif used + slide_lines(cell) > MAX_LINES:
+            kind = "subslide"
+        else:
+            kind = "-"
+        if kind in ("slide", "subslide"):
+            used = 0.0
+        if kind not in ("skip", "notes"):
+            used += slide_lines(cell)
+        types.append(kind)
+    return types
+
+
+def slides(cells):
+    """Group the shown cells into slides: a list of lists of cell indices."""
+    groups = []
+    for index, cell in enumerate(cells):
+        kind = slide_type(cell)
+        if kind in ("skip", "notes"):
+            continue
+        if kind in ("slide", "subslide") or not groups:
+            groups.append([])
+        groups[-1].append(index)
+    return groups
+
+
+def update(nb):
+    """Set the slide metadata of one notebook in place; return True if anything changed."""
+    changed = False
+    for cell, kind in zip(nb.cells, assign(nb.cells)):
+        if slide_type(cell) != kind:
+            cell.metadata["slideshow"] = {"slide_type": kind}
+            changed = True
+    if nb.metadata.get("rise") != RISE_SETTINGS:
+        nb.metadata["rise"] = dict(RISE_SETTINGS)
+        changed = True
+    return changed
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebooks (default: all of notebooks/)")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if needed")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in args.notebooks or series():
+        nb = nbformat.read(path, as_version=4)
+        if update(nb):
+            stale.append(str(path))
+            if not args.check:
+                nbformat.write(nb, path)
+    verb = "would change" if args.check else "updated"
+    print(f"slide_metadata.py: {verb} {len(stale)} notebook(s)")
+    for path in stale:
+        print(f"  {path}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
