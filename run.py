@@ -16,6 +16,7 @@ pyproject.toml changed. Extra arguments go to the tool, for example
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ NBVAL_ARGS = [
     "--nbval",
     "--nbval-current-env",
     "--nbval-sanitize-with",
-    str(ROOT / "notebooks" / "sanitize.cfg"),
+    str(ROOT / "tests" / "nbval_sanitize.cfg"),
     "--nbval-cell-timeout=300",
 ]
 
@@ -58,8 +59,12 @@ def ensure_environment():
     if not PYTHON.exists():
         print("run.py: creating the virtual environment in .venv/", flush=True)
         venv.create(VENV, with_pip=True)
-    print("run.py: installing mnistlab and its dependencies (minutes the first time)", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    print(
+        "run.py: installing mnistlab and its dependencies into .venv/ (the first time: about\n"
+        "        6 GB, mostly PyTorch's CUDA build; about 3 minutes on a fast connection)",
+        flush=True,
+    )
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check"]  # with progress
     subprocess.run([*pip, "-e", ".[dev]"], cwd=ROOT, check=True)
     STAMP.write_text(wanted)
 
@@ -69,9 +74,39 @@ def run(*command, env=None):
     return subprocess.run([str(part) for part in command], cwd=ROOT, env=env).returncode
 
 
+# JupyterLab settings for everyone who opens the series with `run.py lab`: no "get notified
+# about Jupyter news?" pop-up over the first notebook, no update check.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+START_PAGE = "00_start_here.ipynb"  # the lab opens on this notebook, which lists the others
+
+
+def write_lab_settings():
+    """Merge LAB_SETTINGS into the environment's JupyterLab overrides.json."""
+    path = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    settings = json.loads(path.read_text()) if path.exists() else {}
+    for plugin, values in LAB_SETTINGS.items():
+        settings[plugin] = {**settings.get(plugin, {}), **values}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n")
+
+
 def lab(args):
+    """Open notebooks/ in JupyterLab on the start page; Ctrl-C shuts Jupyter down cleanly."""
+    write_lab_settings()
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return run(BIN / "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}", *extra, *args)
+    if (ROOT / "notebooks" / START_PAGE).exists():
+        extra.append(f"--ServerApp.default_url=/lab/tree/{START_PAGE}")
+    command = [BIN / "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}", *extra, *args]
+    process = subprocess.Popen([str(part) for part in command], cwd=ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            # The terminal sent Ctrl-C to Jupyter too: it asks whether to shut down (or shuts
+            # down on a second Ctrl-C) and exits by itself. Wait for it instead of a traceback.
+            continue
 
 
 def test(args):

@@ -2,15 +2,16 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = [
-    "01_tensors", "02_autograd", "03_data_visualisation", "04_mlp", "05_cnn", "06_gpu",
-]
+START_PAGE = "00_start_here"  # the lab's first screen: a list of the notebooks, no code
+ALL = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = [name for name in ALL if name != START_PAGE]  # the chapters
 REPOSITORY = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 MACHINE_PATH = re.compile(r"(/work/|/tmp/|/root/|/home/|/Users/|C:\\\\)")
 
@@ -24,8 +25,34 @@ def source(cell):
 
 
 def test_the_series_is_complete_and_ordered():
-    found = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
-    assert found == NOTEBOOKS
+    assert ALL[0] == START_PAGE
+    numbers = [int(name[:2]) for name in NOTEBOOKS]
+    assert numbers == list(range(1, len(NOTEBOOKS) + 1)), "notebooks are NN_topic, 01, 02, ..."
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+", name) for name in ALL)
+    assert [p.name for p in (REPO / "notebooks").iterdir() if p.suffix != ".ipynb"
+            and not p.name.startswith(".") and p.name != "checkpoints"] == [], (
+        "keep notebooks/ for notebooks: test settings live in tests/"
+    )
+
+
+def test_start_page_lists_every_notebook_by_its_title():
+    sys.path.insert(0, str(REPO / "tools"))
+    import start_page
+
+    assert start_page.is_current(), "run `python3 tools/start_page.py` and commit the page"
+    listing = source(load(START_PAGE)["cells"][1])
+    for name in NOTEBOOKS:
+        assert f"]({name}.ipynb)" in listing and start_page.title(REPO / "notebooks" /
+                                                                 f"{name}.ipynb") in listing
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_no_nbval_comment_shows_in_a_cell(name):
+    for i, cell in enumerate(load(name)["cells"]):
+        assert "# NBVAL_" not in source(cell), (
+            f"{name}, cell {i}: use the cell tag (nbval-ignore-output, nbval-skip, "
+            f"raises-exception) instead of the comment; `python3 tools/nbval_tags.py` moves them"
+        )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -59,7 +86,7 @@ def test_exercises_have_hidden_solutions_that_run(name):
         assert cell["execution_count"] is not None
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL)
 def test_stored_outputs_are_clean(name):
     code = [c for c in load(name)["cells"] if c["cell_type"] == "code"]
     counts = [c["execution_count"] for c in code]
