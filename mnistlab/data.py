@@ -19,6 +19,7 @@ import importlib.util
 import math
 import os
 import socket
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,6 +28,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset, random_split
 from torchvision import datasets, transforms
+
+from .idx import ALL_FILES, MNISTFilesCorrupt, check_split, unpack
 
 # Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
 # Normalising with them gives inputs with mean 0 and standard deviation 1, which trains faster.
@@ -39,13 +42,10 @@ MNIST_TRANSFORM = transforms.Compose(
 )
 
 SAMPLE_ENV = "MNISTLAB_SAMPLE"  # set to 1 to always use the offline sample (fast runs, CI)
+SAMPLE_OFF = ("", "0", "false", "no", "off")  # values of MNISTLAB_SAMPLE that mean "not set"
 DATA_DIR_ENV = "MNISTLAB_DATA_DIR"  # overrides the cache folder for downloaded MNIST
 SAMPLE_TEST_PER_CLASS = 100  # the offline sample holds 500 digits per class: 400 train, 100 test
 MIRROR_TIMEOUT_S = 3.0  # how long to wait for an MNIST mirror before falling back
-
-
-class MNISTFilesCorrupt(RuntimeError):
-    """Raised when MNIST files exist in the cache folder but cannot be read."""
 
 
 class MNISTUnavailable(RuntimeError):
@@ -79,11 +79,14 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
 
     Raises:
         MNISTFilesCorrupt: MNIST files in `root` exist but are damaged (the message says
-            which folder to delete).
+            which file, and which folder to delete).
+        MNISTUnavailable: only with sample=False, when MNIST can be neither read nor
+            downloaded (the message says why, and where).
 
     Introduced in notebook 03.
     """
-    if sample is None and os.environ.get(SAMPLE_ENV, "") not in ("", "0"):
+    check_transform(transform)
+    if sample is None and os.environ.get(SAMPLE_ENV, "").strip().lower() not in SAMPLE_OFF:
         sample, reason = True, f"{SAMPLE_ENV}={os.environ[SAMPLE_ENV]} is set"
     elif sample:
         reason = "sample=True was asked for"
@@ -114,32 +117,144 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
 
 
 def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download=True):
-    """Return `torchvision.datasets.MNIST`, checking the files and the network first.
+    """Return `torchvision.datasets.MNIST`, checking the folder, the files and the network first.
 
-    Unlike a bare `datasets.MNIST(...)`, a damaged file gives an error that names the
-    folder to delete, and a machine with no network fails within seconds
-    (`MNISTUnavailable`) instead of waiting on each mirror in turn.
+    Files already on disk always win: the four official files in `root/MNIST/raw/`,
+    unpacked (`*-ubyte`) or packed (`*-ubyte.gz`, unpacked here without any network),
+    are used even with no network. They are checked before torchvision reads them
+    (`mnistlab.idx`), so a damaged or mismatched file gives an error naming it and the
+    fix. Only when files are missing does it look for a mirror, within seconds
+    (`MNISTUnavailable` when there is none), and download.
+
+    Args:
+        root: the folder holding (or to receive) `MNIST/raw/`; default `default_root()`.
+        train: the 60,000 training digits if True, else the 10,000 test digits.
+        transform: applied to each PIL image; default `MNIST_TRANSFORM`.
+        download: download MNIST when its files are not in `root` yet.
     """
-    root = Path(root).expanduser() if root is not None else default_root()
-    raw = root / "MNIST" / "raw"  # where torchvision keeps the unpacked files
-    files = [raw / Path(name).stem for name, _ in datasets.MNIST.resources]  # drop ".gz"
-    if all(path.exists() for path in files):
-        try:
-            return datasets.MNIST(str(root), train=train, transform=transform, download=False)
-        except Exception as err:  # torchvision raises assertions, ValueErrors and RuntimeErrors
-            raise MNISTFilesCorrupt(
-                f"The MNIST files in {raw} could not be read ({type(err).__name__}: "
-                f"{err}). They are probably truncated or damaged: delete that folder and run "
-                f"again to download fresh copies, or pass sample=True to use the offline sample."
-            ) from err
+    check_transform(transform)
+    root = _data_folder(root)
+    raw = root / "MNIST" / "raw"  # where torchvision keeps the files
+    if _local_files(raw):
+        return _read_local(root, raw, train, transform)
     if not download:
-        raise MNISTUnavailable("MNIST is not downloaded yet and download=False")
+        raise MNISTUnavailable(f"MNIST is not in {raw} and download=False{_files_hint(raw)}")
     if not _mirror_reachable():
-        raise MNISTUnavailable("no MNIST mirror could be reached (no network?)")
+        hosts = " and ".join(urlparse(m).hostname for m in datasets.MNIST.mirrors)
+        raise MNISTUnavailable(
+            f"no MNIST mirror could be reached ({hosts} did not answer within "
+            f"{MIRROR_TIMEOUT_S:.0f} s: no network, or a firewall) and MNIST is not in {raw}"
+            f"{_files_hint(raw)}"
+        )
+    _check_writable(raw)
     try:
-        return datasets.MNIST(str(root), train=train, transform=transform, download=True)
+        dataset = datasets.MNIST(str(root), train=train, transform=transform, download=True)
     except Exception as err:
-        raise MNISTUnavailable(f"the MNIST download failed ({type(err).__name__})") from err
+        raise MNISTUnavailable(
+            f"the MNIST download into {raw} failed ({type(err).__name__}: {err}); delete that "
+            f"folder and try again, or pass sample=True for the offline sample"
+        ) from err
+    check_split(raw, train)
+    return dataset
+
+
+def _data_folder(root):
+    """Return the data folder as a Path, after checking it is not a file.
+
+    A student often passes the folder where the files are (`.../MNIST/raw`) instead of
+    the one above it; that is understood too.
+    """
+    where = "root" if root is not None else (
+        f"{DATA_DIR_ENV}" if os.environ.get(DATA_DIR_ENV) else "the default data folder"
+    )
+    root = Path(root).expanduser() if root is not None else default_root()
+    for folder in (root, *root.parents):
+        if folder.exists() and not folder.is_dir():
+            raise MNISTUnavailable(
+                f"the data folder {root} ({where}) cannot be used because {folder} is a file, "
+                f"not a folder: point {where} at a folder (or unset {DATA_DIR_ENV}), or pass "
+                f"sample=True"
+            )
+        if folder.exists():
+            break
+    if root.name == "raw" and root.parent.name == "MNIST" and _local_files(root):
+        return root.parent.parent  # root=".../MNIST/raw": torchvision wants the folder above
+    if root.name == "MNIST" and _local_files(root / "raw"):
+        return root.parent
+    return root
+
+
+def _local_files(raw):
+    """True when all four MNIST files are in `raw`, each unpacked or packed (.gz)."""
+    return all((raw / name).is_file() or (raw / f"{name}.gz").is_file() for name in ALL_FILES)
+
+
+def _files_hint(raw):
+    """Say which MNIST-like files `raw` (or the folder above) holds, and what is missing."""
+    found = sorted(
+        path.name for folder in (raw, raw.parent.parent) if folder.is_dir()
+        for path in folder.glob("*ubyte*")
+    )
+    missing = [n for n in ALL_FILES if not ((raw / n).is_file() or (raw / f"{n}.gz").is_file())]
+    if not found:
+        return (
+            "; to use the full MNIST offline, copy its four files (*-ubyte or *-ubyte.gz) "
+            "into that folder"
+        )
+    return (
+        f"; found only {', '.join(found)}, missing {', '.join(missing)} (torchvision needs "
+        f"exactly these names, packed as .gz or not, in that folder)"
+    )
+
+
+def _read_local(root, raw, train, transform):
+    """Unpack any .gz files, check the split's files, and read them with torchvision."""
+    try:
+        for name in ALL_FILES:
+            if not (raw / name).is_file():
+                unpack(raw / f"{name}.gz", raw / name, raw)
+    except OSError as err:  # a read-only folder (a USB stick), a full disk
+        raise MNISTUnavailable(
+            f"the packed MNIST files in {raw} could not be unpacked there ({err.strerror or err}): "
+            f"copy the folder somewhere you can write to and pass root=..., or unpack them "
+            f"yourself (gunzip *.gz), or pass sample=True"
+        ) from err
+    check_split(raw, train)  # raises MNISTFilesCorrupt naming the file
+    try:
+        return datasets.MNIST(str(root), train=train, transform=transform, download=False)
+    except Exception as err:  # torchvision raises assertions, ValueErrors and RuntimeErrors
+        raise MNISTFilesCorrupt(
+            f"The MNIST files in {raw} could not be read ({type(err).__name__}: {err}). Delete "
+            f"that folder and run again to download fresh copies, or pass sample=True to use "
+            f"the offline sample."
+        ) from err
+
+
+def _check_writable(raw):
+    """Raise MNISTUnavailable, naming the folder, when a download could not be saved in `raw`."""
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=raw):
+            pass
+    except OSError as err:
+        raise MNISTUnavailable(
+            f"MNIST cannot be downloaded into {raw}: {err.strerror or err}. Set "
+            f"{DATA_DIR_ENV} to a folder you can write to (or pass root=...), or pass sample=True"
+        ) from err
+
+
+def check_transform(transform):
+    """Raise TypeError unless `transform` is None or callable on an image (not a class)."""
+    if isinstance(transform, type):
+        raise TypeError(
+            f"transform is the class {transform.__name__}, not a transform: add brackets, "
+            f"transform={transform.__name__}(), or use mnistlab.MNIST_TRANSFORM"
+        )
+    if transform is not None and not callable(transform):
+        raise TypeError(
+            f"transform must be a function of an image (or None), got "
+            f"{type(transform).__name__}: use mnistlab.MNIST_TRANSFORM"
+        )
 
 
 def _mirror_reachable(timeout=MIRROR_TIMEOUT_S):
@@ -221,6 +336,7 @@ class MNISTSample(datasets.MNIST):
     """
 
     def __init__(self, train=True, transform=None, target_transform=None):
+        check_transform(transform)
         # Skip MNIST.__init__ (it looks for files on disk); set up what it would have.
         super(datasets.MNIST, self).__init__(
             None, transform=transform, target_transform=target_transform

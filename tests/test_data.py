@@ -1,5 +1,6 @@
 """Tests for mnistlab.data: torchvision MNIST, the offline fallback, loaders."""
 
+import gzip
 import struct
 
 import numpy as np
@@ -142,16 +143,17 @@ def test_truncated_file_gives_error_that_says_the_fix(tmp_path):
     raw, _ = fake_mnist_folder(tmp_path)
     path = raw / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:100])  # cut off mid-image
-    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="delete that folder") as info:
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="Delete the folder") as info:
         mnistlab.load_mnist(root=tmp_path)
-    assert str(raw) in str(info.value)
+    assert str(raw) in str(info.value) and "train-images-idx3-ubyte" in str(info.value)
+    assert "cut off" in str(info.value) and "sample=True" in str(info.value)
     assert path.exists()  # nothing is deleted behind the user's back
 
 
 def test_file_with_wrong_header_gives_error_that_says_the_fix(tmp_path):
     raw, _ = fake_mnist_folder(tmp_path)
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"this is not an IDX file at all")
-    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="could not be read"):
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="t10k-labels-idx1-ubyte.*magic number"):
         mnistlab.load_mnist(root=tmp_path)
 
 
@@ -254,3 +256,153 @@ def test_denormalize_undoes_the_transform(sample_sets):
     train, _ = sample_sets
     image, _ = train[0]
     assert torch.allclose(mnistlab.denormalize(image)[0], train.data[0].float() / 255, atol=1e-6)
+
+
+# --- local files always win; damaged files are named (issue 8) ---------------------------
+
+
+def pack(raw):
+    """Replace each file in `raw` by its .gz, as the official downloads come."""
+    for path in list(raw.iterdir()):
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+
+
+def test_packed_gz_files_are_used_offline(no_network, capsys, tmp_path):
+    raw, arrays = fake_mnist_folder(tmp_path)
+    pack(raw)
+    train, test = mnistlab.load_mnist(root=tmp_path, transform=None)
+    assert type(train) is datasets.MNIST and len(train) == 5 and len(test) == 3
+    assert torch.equal(test.data, torch.from_numpy(arrays["t10k"][0]))
+    assert no_network == []  # the files won: no mirror was even tried
+    assert (raw / "train-images-idx3-ubyte").is_file()  # unpacked next to the .gz
+    assert not list(raw.glob("*.partial"))
+    assert "from torchvision" in capsys.readouterr().out
+
+
+def test_official_gz_files_from_shared_mnist_are_used_offline(shared_mnist, no_network, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):  # as handed out
+        (raw / name).write_bytes((shared_mnist / name).read_bytes())
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (raw / name).write_bytes((shared_mnist / "MNIST" / "raw" / name).read_bytes())
+    test = mnistlab.torchvision_mnist(tmp_path, train=False)
+    assert len(test) == 10_000 and test.targets[:4].tolist() == [7, 2, 1, 0]
+    assert no_network == []
+
+
+def test_a_cut_off_gz_file_is_named(no_network, tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    pack(raw)
+    packed = raw / "t10k-images-idx3-ubyte.gz"
+    packed.write_bytes(packed.read_bytes()[:200])
+    with pytest.raises(mnistlab.MNISTFilesCorrupt) as info:
+        mnistlab.load_mnist(root=tmp_path)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message and str(raw) in message
+    assert "Delete the folder" in message and "sample=True" in message
+    assert not (raw / "t10k-images-idx3-ubyte").exists()  # no half-unpacked file left behind
+    assert not list(raw.glob("*.partial"))
+
+
+def test_images_and_labels_must_agree_in_number(tmp_path):
+    raw, arrays = fake_mnist_folder(tmp_path, n_train=6)
+    write_idx(raw / "train-labels-idx1-ubyte", arrays["train"][1][:5])  # 6 images, 5 labels
+    with pytest.raises(mnistlab.MNISTFilesCorrupt) as info:
+        mnistlab.load_mnist(root=tmp_path)
+    message = str(info.value)
+    assert "6 images" in message and "5 labels" in message
+    assert "train-images-idx3-ubyte" in message and "train-labels-idx1-ubyte" in message
+
+
+def test_labels_file_in_place_of_images_is_named(tmp_path):
+    raw, arrays = fake_mnist_folder(tmp_path)
+    write_idx(raw / "t10k-images-idx3-ubyte", arrays["t10k"][1])  # a labels file, wrong name
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="t10k-images-idx3-ubyte.*0x00000803"):
+        mnistlab.load_mnist(root=tmp_path)
+
+
+def test_images_of_another_size_and_labels_above_nine_are_rejected(tmp_path):
+    raw, arrays = fake_mnist_folder(tmp_path)
+    write_idx(raw / "train-images-idx3-ubyte", np.zeros((5, 32, 32), dtype=np.uint8))
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match=r"\(5, 32, 32\)"):
+        mnistlab.torchvision_mnist(tmp_path, train=True)
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.array([1, 2, 12], dtype=np.uint8))
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match="label 12"):
+        mnistlab.torchvision_mnist(tmp_path, train=False)
+
+
+def test_root_pointing_at_the_raw_folder_is_understood(no_network, tmp_path):
+    raw, arrays = fake_mnist_folder(tmp_path)
+    train = mnistlab.torchvision_mnist(raw, train=True, transform=None)
+    assert torch.equal(train.data, torch.from_numpy(arrays["train"][0]))
+
+
+def test_files_with_other_names_are_listed_in_the_reason(no_network, capsys, tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    (raw / "train-images-idx3-ubyte").rename(raw / "train-images.idx3-ubyte")  # Kaggle's name
+    mnistlab.load_mnist(root=tmp_path, verbose=True)
+    out = capsys.readouterr().out
+    assert "train-images.idx3-ubyte" in out and "missing train-images-idx3-ubyte" in out
+
+
+# --- the data folder: where, and the fix --------------------------------------------------
+
+
+def test_data_dir_variable_pointing_at_a_file(monkeypatch, capsys, tmp_path):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("hello")
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(not_a_folder))
+    with pytest.raises(mnistlab.MNISTUnavailable) as info:
+        mnistlab.load_mnist(sample=False)
+    message = str(info.value)
+    assert str(not_a_folder) in message and "MNISTLAB_DATA_DIR" in message
+    assert "sample=True" in message and "is a file" in message
+    train, _ = mnistlab.load_mnist()  # default settings: the sample, saying precisely why
+    assert isinstance(train, mnistlab.MNISTSample)
+    out = capsys.readouterr().out
+    assert "is a file" in out and "MNISTLAB_DATA_DIR" in out
+
+
+def test_unwritable_data_folder_is_named_before_downloading(monkeypatch, tmp_path):
+    locked = tmp_path / "locked"
+
+    def refuse(path, *args, **kwargs):  # what a read-only folder answers (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(data, "_mirror_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(data.Path, "mkdir", refuse)
+    with pytest.raises(mnistlab.MNISTUnavailable) as info:
+        mnistlab.torchvision_mnist(locked)
+    message = str(info.value)
+    assert str(locked) in message and "Permission denied" in message
+    assert "MNISTLAB_DATA_DIR" in message and "sample=True" in message
+
+
+def test_failed_download_names_the_folder_and_the_fix(no_network, monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_mirror_reachable", lambda *a, **k: True)  # then the link drops
+    with pytest.raises(mnistlab.MNISTUnavailable) as info:
+        mnistlab.load_mnist(root=tmp_path, sample=False)
+    message = str(info.value)
+    assert "download" in message and str(tmp_path / "MNIST" / "raw") in message
+    assert "delete that folder" in message and "sample=True" in message
+
+
+def test_no_network_reason_names_the_folder_and_how_to_copy_files(no_network, capsys, tmp_path):
+    mnistlab.load_mnist(root=tmp_path)
+    out = capsys.readouterr().out
+    assert str(tmp_path / "MNIST" / "raw") in out and "*-ubyte.gz" in out
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", ""])
+def test_sample_variable_off_values(value, monkeypatch, no_network, tmp_path):
+    fake_mnist_folder(tmp_path)
+    monkeypatch.setenv("MNISTLAB_SAMPLE", value)
+    train, _ = mnistlab.load_mnist(root=tmp_path, verbose=False)
+    assert type(train) is datasets.MNIST
+
+
+def test_transform_class_without_brackets_is_explained():
+    with pytest.raises(TypeError, match=r"transform=ToTensor\(\)"):
+        mnistlab.load_mnist(sample=True, transform=transforms.ToTensor)
