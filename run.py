@@ -97,7 +97,7 @@ def lab(args):
     write_lab_settings()
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     if (ROOT / "notebooks" / START_PAGE).exists():
-        extra.append(f"--ServerApp.default_url=/lab/tree/{START_PAGE}")
+        extra.append(f"--LabApp.default_url=/lab/tree/{START_PAGE}")
     command = [BIN / "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}", *extra, *args]
     process = subprocess.Popen([str(part) for part in command], cwd=ROOT)
     while True:
