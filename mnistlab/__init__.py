@@ -7,6 +7,8 @@ One small module per idea, each named after it:
 * `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
 * `plotting`: pixel values, image grids, curves, confusion matrix
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
+* `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
+  `python -m mnistlab.predict IMAGE.png` reads one from the command line
 * `device`, `seed`, `checkpoint`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
@@ -31,6 +33,16 @@ from .data import (
     train_val_split,
 )
 from .device import describe_device, get_device, model_device
+from .digits import (
+    STROKE_DIGITS,
+    BlankImageError,
+    DigitImageError,
+    DrawingPad,
+    draw_strokes,
+    preprocess,
+    random_distort,
+    to_batch,
+)
 from .metrics import accuracy_interval, accuracy_margin, differ, format_accuracy
 from .models import (
     BNCNN,
