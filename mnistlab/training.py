@@ -126,8 +126,9 @@ def train_one_epoch(
         progress: show a tqdm progress bar.
         epoch: the epoch number, for the progress bar and error messages.
 
-    The loss and the count of correct predictions are summed on the device and read
-    back once at the end, so the loop never waits for the device between batches.
+    Each batch's loss and outputs are kept as they are (references, no copies) and
+    added up once at the end, so the loop adds no work per batch to the training step
+    and never waits for the device between batches.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
@@ -139,13 +140,11 @@ def train_one_epoch(
     checks.check_loader(loader)
     device = _device_for(model, device)
     model.train()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
+    sums, outputs, labels = [], [], []  # per batch, on the device: added up after the loop
     seen = batch = 0
-    batches = tqdm(
-        checks.checked_batches(loader, model), total=_length(loader), desc=f"epoch {epoch}",
-        leave=False, disable=not progress,
-    )
+    batches = checks.checked_batches(loader, model)
+    if progress:
+        batches = tqdm(batches, total=_length(loader), desc=f"epoch {epoch}", leave=False)
     for batch, (x, y) in enumerate(batches, start=1):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)  # gradients accumulate unless cleared
@@ -155,20 +154,23 @@ def train_one_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        loss_sum += summed.detach()  # .detach(): keep the number, not the graph
-        correct += (logits.argmax(dim=1) == y).sum()
+        sums.append(summed.detach())  # .detach(): keep the number, not the graph
+        outputs.append(logits.detach())
+        labels.append(y)
         seen += len(y)
-        if batch % NAN_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
-            raise TrainingDiverged(_divergence_message(epoch, batch, loss.item()))
+        if batch % NAN_CHECK_EVERY == 0:  # every batch since the last check, in one look
+            if not torch.stack(sums[-NAN_CHECK_EVERY:]).isfinite().all():
+                raise TrainingDiverged(_divergence_message(epoch, batch, loss.item()))
     if seen == 0:
         raise ValueError(
             "the training loader yielded no batches: its dataset is empty, or drop_last=True "
             "with fewer examples than batch_size; check len(loader.dataset) and batch_size"
         )
-    mean_loss = loss_sum.item() / seen
+    mean_loss = torch.stack(sums).sum().item() / seen
     if not math.isfinite(mean_loss):
         raise TrainingDiverged(_divergence_message(epoch, batch, mean_loss))
-    return {"loss": mean_loss, "accuracy": correct.item() / seen}
+    correct = (torch.cat(outputs).argmax(dim=1) == torch.cat(labels)).sum().item()
+    return {"loss": mean_loss, "accuracy": correct / seen}
 
 
 def evaluate(model, loader, loss_fn=F.cross_entropy, device=None):
