@@ -14,7 +14,7 @@ One small module per idea, each named after it:
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
 """
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from .data import (
     MNIST_MEAN,
     MNIST_STD,
