@@ -24,16 +24,25 @@ IMAGE_SHAPE = (1, 28, 28)  # channels, height, width of one MNIST digit
 NUM_CLASSES = 10
 
 
-def check_images(x, model_name="the model", flat_ok=False):
+def check_images(x, model_name="the model", flat_ok=False, dtype=None):
     """Raise a clear error unless `x` is a float batch shaped (N, 1, 28, 28) (or (N, 784)).
 
-    The message names the shape that was expected and the line of code that gets it.
+    The message names the shape (or dtype) that was expected and the line of code that
+    gets it.
+
+    Args:
+        x: the batch given to the model.
+        model_name: how the message names the model.
+        flat_ok: also accept flattened pixels (N, 784), as an MLP does.
+        dtype: the dtype of the model's weights; float64 input to a float32 model (what
+            `torch.from_numpy` gives for a NumPy array) is then rejected with the fix.
     """
     expected = "(N, 1, 28, 28)" + (" or (N, 784)" if flat_ok else "")
     if not isinstance(x, torch.Tensor):
+        numpy_hint = " (mnistlab.predict accepts NumPy arrays)" if hasattr(x, "__array__") else ""
         raise TypeError(
             f"{model_name} expected a torch.Tensor batch {expected}, got {type(x).__name__}: "
-            f"convert with torch.as_tensor(x, dtype=torch.float32)"
+            f"convert with torch.as_tensor(x, dtype=torch.float32){numpy_hint}"
         )
     shape = tuple(x.shape)
     if x.dim() == 4 and shape[1:] == IMAGE_SHAPE:
@@ -59,6 +68,18 @@ def check_images(x, model_name="the model", flat_ok=False):
             f"{model_name} expected float pixels, got {x.dtype}: load the data with "
             f"mnistlab.MNIST_TRANSFORM (ToTensor + Normalize), or use x.float() / 255"
         )
+    if dtype is not None and x.dtype == torch.float64 and dtype != torch.float64:
+        raise TypeError(
+            f"{model_name} expected {dtype} pixels like its weights, got torch.float64 (what "
+            f"torch.from_numpy gives for a NumPy float array): convert with x.float()"
+        )
+
+
+def weights_dtype(model):
+    """The dtype of a model's weights (torch.float32 unless it was converted)."""
+    for weight in model.parameters():
+        return weight.dtype
+    return torch.get_default_dtype()
 
 
 class MLP(nn.Module):
@@ -74,6 +95,8 @@ class MLP(nn.Module):
 
     def __init__(self, hidden_sizes=(20,), activation="sigmoid"):
         super().__init__()
+        if isinstance(hidden_sizes, int):
+            hidden_sizes = (hidden_sizes,)  # MLP(hidden_sizes=20) means one layer of 20
         activations = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
         if activation not in activations:
             raise ValueError(f"activation must be one of {sorted(activations)}, got {activation!r}")
@@ -86,7 +109,7 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
-        check_images(x, type(self).__name__, flat_ok=True)
+        check_images(x, type(self).__name__, flat_ok=True, dtype=weights_dtype(self))
         return self.layers(x)  # (N, 10)
 
 
@@ -115,7 +138,7 @@ class CNN(nn.Module):
         nn.init.xavier_uniform_(self.classifier[1].weight)
 
     def forward(self, x):
-        check_images(x, type(self).__name__)
+        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -146,7 +169,7 @@ class LeNet(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__)
+        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -178,7 +201,7 @@ class DeepCNN(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__)
+        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -219,7 +242,7 @@ class BNCNN(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__)
+        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -244,8 +267,11 @@ def build_model(name, seed=None):
 
     Introduced in notebook 04.
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if not isinstance(name, str) or name not in MODELS:
+        hint = ""
+        if isinstance(name, str) and name.lower().replace("-", "_") in MODELS:
+            hint = f" (did you mean {name.lower().replace('-', '_')!r}?)"
+        raise ValueError(f"unknown model {name!r}{hint}; choose one of {', '.join(MODELS)}")
     if seed is not None:
         torch.manual_seed(seed)
     model = MODELS[name]()

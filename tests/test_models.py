@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -108,3 +109,39 @@ def test_non_tensor_input_is_rejected():
 def test_bad_activation_is_rejected():
     with pytest.raises(ValueError, match="relu"):
         models.MLP(activation="tanhh")
+
+
+# --- dtypes and types, as a student meets them (issue 8) ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn_bn"])
+def test_float64_pixels_say_the_dtype_and_the_conversion(name):
+    model = mnistlab.build_model(name)
+    x = torch.from_numpy(np.zeros((2, 1, 28, 28)))  # float64, as NumPy gives
+    with pytest.raises(TypeError) as info:
+        model(x)
+    message = str(info.value)
+    assert "torch.float64" in message and "torch.float32" in message and "x.float()" in message
+    assert model(x.float()).shape == (2, 10)  # the fix works
+
+
+def test_a_float64_model_takes_float64_pixels():
+    model = mnistlab.build_model("lenet").double()
+    assert model(torch.zeros(2, 1, 28, 28, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_numpy_input_to_a_model_points_at_the_conversion_and_predict():
+    with pytest.raises(TypeError) as info:
+        mnistlab.build_model("cnn")(np.zeros((2, 1, 28, 28), dtype=np.float32))
+    assert "torch.as_tensor" in str(info.value) and "mnistlab.predict" in str(info.value)
+
+
+def test_model_name_in_capitals_gets_a_suggestion():
+    with pytest.raises(ValueError, match="did you mean 'cnn_bn'"):
+        mnistlab.build_model("CNN_BN")
+    with pytest.raises(ValueError, match="choose one of"):
+        mnistlab.build_model(models.CNN)
+
+
+def test_mlp_hidden_sizes_may_be_one_number():
+    assert mnistlab.count_parameters(models.MLP(hidden_sizes=20)) == 784 * 20 + 20 + 20 * 10 + 10
