@@ -1,0 +1,233 @@
+"""Read a picture of a handwritten digit from the command line.
+
+    python -m mnistlab.predict IMAGE.png [--checkpoint PATH]
+
+The picture is prepared exactly like MNIST's digits (`mnistlab.digits.preprocess`), a
+trained network reads it, and the digit is printed with the probability of every class.
+Without `--checkpoint` a default network kept in mnistlab's cache folder is used
+(`default_checkpoint_path()`); the first time, it is trained (about a minute on a laptop
+CPU) and saved there. Any file written by `mnistlab.save_checkpoint` works as
+`--checkpoint`, for example the one notebook 08 saves, and so does a bare `state_dict`
+saved with `torch.save(model.state_dict(), path)` from one of the series' networks.
+
+Introduced in notebook 08.
+"""
+
+import argparse
+import math
+import os
+import sys
+import types
+from pathlib import Path
+
+import torch
+
+from .checkpoint import save_checkpoint
+from .data import TensorLoader, default_root, load_mnist
+from .digits import DigitImageError, preprocess, random_distort, to_batch
+from .models import MODELS, build_model
+from .training import evaluate, train_one_epoch
+from .training import predict as predict_probabilities
+
+DEFAULT_MODEL = "cnn"  # the CNN of notebook 05: small, and quick to train on a CPU
+TRAINING_IMAGES = 120_000  # digits the default model sees: 2 epochs of MNIST, ~1 min on a CPU
+
+
+class PredictError(Exception):
+    """A problem the user can fix (a missing file, a blank picture); printed without a traceback."""
+
+
+def default_checkpoint_path():
+    """Where the default model lives: `models/predict_cnn.pt` in mnistlab's cache folder."""
+    return default_root() / "models" / f"predict_{DEFAULT_MODEL}.pt"
+
+
+class DistortedLoader:
+    """Wrap a loader so that every batch is randomly distorted (`random_distort`) first."""
+
+    def __init__(self, loader, seed=0):
+        self.loader = loader
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            yield random_distort(images, generator=self.generator), labels
+
+
+def train_default_model(path=None, progress=True, seed=0):
+    """Train the default model on MNIST with random distortions and save it to `path`.
+
+    Uses `load_mnist()`: all 60,000 training digits when they can be downloaded, else
+    the offline sample of 4,000. Training sees about 120,000 distorted digits either way
+    (2 epochs of MNIST), with Adam and a one-cycle learning-rate schedule. The file is
+    written only when training has finished, so an interrupted run leaves nothing behind.
+
+    Args:
+        path: where to save it (default `default_checkpoint_path()`).
+        progress: show a progress bar.
+        seed: seeds the weights, the batch order and the distortions.
+
+    Returns the trained model (in evaluation mode).
+    """
+    from tqdm.auto import tqdm
+
+    path = Path(path) if path is not None else default_checkpoint_path()
+    train_set, test_set = load_mnist()
+    epochs = max(1, round(TRAINING_IMAGES / len(train_set)))
+    model = build_model(DEFAULT_MODEL, seed=seed)
+    loader = TensorLoader.from_dataset(train_set, batch_size=100, shuffle=True, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.003, total_steps=epochs * len(loader)
+    )
+    distorted = DistortedLoader(loader, seed=seed)
+    for epoch in tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress):
+        train_one_epoch(model, distorted, optimizer, scheduler=scheduler, epoch=epoch)
+    accuracy = evaluate(model, TensorLoader.from_dataset(test_set, batch_size=500))["accuracy"]
+    data = f"{len(train_set):,} {type(train_set).__name__} training digits"
+    partial = path.with_name(path.name + ".partial")
+    save_checkpoint(partial, model, epochs=epochs, data=data, test_accuracy=accuracy,
+                    test_digits=len(test_set), augmented=True)
+    os.replace(partial, path)  # appears complete or not at all
+    return model.eval()
+
+
+def _damaged(path, reason, is_default):
+    fix = (
+        f"delete it (rm {str(path)!r}) and run again to train a fresh default model"
+        if is_default
+        else "pass a file written by mnistlab.save_checkpoint (or torch.save(model.state_dict(), "
+        "path) for one of mnistlab's networks), or leave out --checkpoint to use the default model"
+    )
+    return PredictError(f"checkpoint: {str(path)!r} {reason}. Fix: {fix}.")
+
+
+def load_model(path, is_default=False):
+    """Load a network from a checkpoint file; return `(model, checkpoint_dict)`.
+
+    The network is rebuilt by the name stored in the file (`save_checkpoint` stores it);
+    a bare `state_dict` is matched against every network of the series.
+
+    Raises `PredictError` naming the file, what is wrong with it and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise PredictError(
+            f"checkpoint: received {str(path)!r}, which {what}; expected a .pt file saved by "
+            f"mnistlab.save_checkpoint. Check the path, or leave out --checkpoint to use "
+            f"the default model."
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged or foreign file
+        raise _damaged(
+            path, f"could not be read as a PyTorch checkpoint ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:120]}); it may be truncated or not a checkpoint",
+            is_default,
+        ) from err
+    if isinstance(checkpoint, dict) and "model_state" in checkpoint:
+        state, names = checkpoint["model_state"], [checkpoint.get("model_name")]
+    elif isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values()):
+        state, names, checkpoint = checkpoint, list(MODELS), {"model_state": checkpoint}
+    else:
+        raise _damaged(path, "holds no model weights (no 'model_state')", is_default)
+    for name in names:
+        if name not in MODELS:
+            continue
+        model = build_model(name)
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, KeyError, TypeError):
+            continue
+        checkpoint["model_name"] = name
+        return model.eval(), checkpoint
+    raise _damaged(
+        path, f"holds weights that fit none of mnistlab's networks ({', '.join(MODELS)})",
+        is_default,
+    )
+
+
+def default_model(progress=True):
+    """Return the default model (and its checkpoint dict), training and saving it the first time."""
+    path = default_checkpoint_path()
+    if not path.exists():
+        print(
+            f"No --checkpoint given and no default model yet: training a small CNN on MNIST "
+            f"(about a minute on a laptop CPU) and saving it to {path} for next time.",
+            flush=True,
+        )
+        train_default_model(path, progress=progress)
+    return load_model(path, is_default=True)
+
+
+def classify_image(image, model):
+    """Return the probabilities (10,) that `model` gives a picture, after `preprocess`.
+
+    Args:
+        image: a file path, a PIL image or an array (see `mnistlab.digits.to_grey`).
+        model: a trained network.
+    """
+    return predict_probabilities(model, to_batch(preprocess(image)))[0]
+
+
+def format_prediction(probabilities, width=30):
+    """Return the lines to print: the digit, then one bar per class."""
+    probabilities = [float(p) for p in probabilities]
+    digit = max(range(10), key=probabilities.__getitem__)
+    lines = [f"digit: {digit} ({probabilities[digit]:.1%} sure)"]
+    for d, p in enumerate(probabilities):
+        lines.append(f"  {d}  {p:6.1%}  {'#' * math.ceil(p * width - 0.5)}".rstrip())
+    return lines
+
+
+def main(argv=None):
+    """The command line: parse the arguments, classify each picture, return an exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mnistlab.predict",
+        description="Read a handwritten digit from a picture (PNG, JPEG, a photo).",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="picture of one digit")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH",
+        help="a model saved with mnistlab.save_checkpoint (default: a model trained the "
+        "first time and kept in mnistlab's cache folder)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.checkpoint:
+            model, checkpoint = load_model(args.checkpoint)
+        else:
+            model, checkpoint = default_model()
+        for i, image in enumerate(args.images):
+            probabilities = classify_image(image, model)
+            if len(args.images) > 1:
+                print(("\n" if i else "") + f"{image}:")
+            print("\n".join(format_prediction(probabilities)))
+    except (PredictError, DigitImageError, FileNotFoundError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; nothing was saved.", file=sys.stderr)
+        return 130
+    return 0
+
+
+class _CallableModule(types.ModuleType):
+    """This module shares its name with the function `mnistlab.predict(model, images)`.
+
+    Importing it makes Python put the module where the function was (`mnistlab.predict`),
+    so calling the module passes the call on to the function and old code keeps working.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return predict_probabilities(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+if __name__ == "__main__":
+    sys.exit(main())
