@@ -101,6 +101,17 @@ def test_a_code_cell_counts_its_wrapped_lines():
     assert slide_metadata.slide_lines(cell("md", "## Title\n\nword " * 1)) == 3.5
 
 
+def test_the_instructor_guide_has_a_lecture_plan_for_every_notebook():
+    guide = (REPO / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    plans = guide.split("<!-- lecture-plans:begin -->")[1].split("<!-- lecture-plans:end -->")[0]
+    for path in NOTEBOOKS:
+        if path.stem != "00_start_here":
+            assert f"(`{path.name}`)" in plans, (
+                f"{path.name} has no lecture plan: run `.venv/bin/python tools/lecture_plan.py`"
+            )
+    assert "INSTRUCTORS.md" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
 # --- static decks ----------------------------------------------------------------------------
 
 

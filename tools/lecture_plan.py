@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Write the per-notebook lecture plans into INSTRUCTORS.md: `python3 tools/lecture_plan.py`.
+
+For every notebook it lists what students can do afterwards (the notebook's own "After this
+notebook you can" list) and a table with one row per `## ` section: how many slides it has,
+an estimate of the talking time, and the measured running time of its cells. A notebook
+longer than `SESSION_MINUTES` gets a "session break" at the section boundary nearest its
+middle. The text between the two `lecture-plans` markers in INSTRUCTORS.md is replaced; the
+rest of the guide is written by hand.
+
+Running times come from `python3 run.py timings --json FILE` (tools/timings.py):
+
+    python3 run.py timings --sample --json build/timings-sample.json
+    python3 run.py timings --proxy --json build/timings-full.json
+    python3 tools/lecture_plan.py --sample build/timings-sample.json --full build/timings-full.json
+
+Without `--sample`, the times that `python3 run.py execute` stored in each code cell's
+metadata are used (the offline sample on the machine that stored the outputs). Measure on an
+idle machine: timings taken next to other work are too slow.
+"""
+
+import argparse
+import json
+import math
+import re
+import sys
+from datetime import datetime
+
+from classroom import ROOT, read_json, series, source
+from slide_metadata import assign
+
+GUIDE = ROOT / "INSTRUCTORS.md"
+BEGIN, END = "<!-- lecture-plans:begin -->", "<!-- lecture-plans:end -->"
+OPENING = "(before the first section)"  # tools/timings.py's name for the cells above any ##
+MINUTES_PER_SLIDE = 1.5  # talking time: explaining one slide, and taking a question or two
+SESSION_MINUTES = 50  # one lecture
+
+
+def stored_seconds(cell):
+    """Seconds a code cell took when its output was stored (0 if no time was recorded)."""
+    times = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(times["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(times["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def sections(nb):
+    """[(title, slides, stored seconds, [(seconds, first line), ...])] for one notebook."""
+    result = [[OPENING, 0, 0.0, []]]
+    for cell, kind in zip(nb["cells"], assign(nb["cells"])):
+        text = source(cell)
+        if cell["cell_type"] == "markdown" and text.startswith("## "):
+            result.append([text.split("\n")[0][3:].strip(), 0, 0.0, []])
+        current = result[-1]
+        current[1] += kind in ("slide", "subslide")
+        if cell["cell_type"] == "code":
+            seconds = stored_seconds(cell)
+            current[2] += seconds
+            lines = [x.strip() for x in text.split("\n") if x.strip()]
+            shown = [x for x in lines if not x.startswith("#")] or lines or [""]
+            current[3].append((seconds, shown[0][:60]))
+    return [s for s in result if s[1] or s[2]]
+
+
+def measured(path):
+    """{notebook stem: {section title: seconds}} from a tools/timings.py JSON file."""
+    if not path:
+        return {}
+    report = json.loads(open(path, encoding="utf-8").read())
+    return {
+        re.sub(r"\.ipynb$", "", str(r["notebook"]).split("/")[-1]): {
+            s["title"]: s["seconds"] for s in r["sections"]
+        }
+        for r in report["notebooks"]
+    }
+
+
+def goal_list(text):
+    """The bullet list that follows "After this notebook you can" in the title cell."""
+    if "After this notebook" not in text:
+        return ""
+    lines = text[text.find("After this notebook"):].split("\n")[1:]
+    bullets = []
+    for line in lines:
+        if line.lstrip().startswith(("* ", "- ")) or (bullets and line.startswith("  ")):
+            bullets.append(line)
+        elif bullets and not line.strip():
+            break
+    return "\n".join(bullets)
+
+
+def minutes(seconds):
+    return "–" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def plan(path, sample, full):
+    """The markdown plan of one notebook."""
+    nb = read_json(path)
+    first = source(nb["cells"][0])
+    title = first.split("\n")[0].lstrip("# ").strip()
+    goals = goal_list(first)
+    rows, talk_total = [], 0.0
+    for name, slides, stored, _ in sections(nb):
+        run = sample.get(path.stem, {}).get(name, stored)
+        talk = math.ceil(MINUTES_PER_SLIDE * slides + run / 60)
+        talk_total += talk
+        big = full.get(path.stem, {}).get(name)
+        rows.append([name, slides, talk, minutes(run), minutes(big)])
+    if talk_total > SESSION_MINUTES and len(rows) > 2:
+        sums = [sum(r[2] for r in rows[: i + 1]) for i in range(len(rows))]
+        cut = min(range(len(rows) - 1), key=lambda i: abs(sums[i] - talk_total / 2))
+        rows.insert(cut + 1, ["**— session break —**", "", "", "", ""])
+    slow = sorted((c for s in sections(nb) for c in s[3]), reverse=True)[:3]
+    lines = [
+        f"### {title} (`{path.name}`)", "",
+        *(["Afterwards students can:", "", goals, ""] if goals else []),
+        f"About **{talk_total:.0f} minutes** in class.", "",
+        "| section | slides | minutes in class (estimate) | run, sample (min) "
+        "| run, full MNIST (min) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(f"| {' | '.join(str(x) for x in row)} |" for row in rows), "",
+    ]
+    if slow and slow[0][0] >= 1:
+        listed = "; ".join(f"`{line}` {seconds:.0f} s" for seconds, line in slow if seconds >= 1)
+        lines += [f"Slowest cells (sample, stored run): {listed}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sample", help="tools/timings.py JSON measured on the offline sample")
+    parser.add_argument("--full", help="tools/timings.py JSON measured on full-size MNIST")
+    args = parser.parse_args(argv)
+    sample, full = measured(args.sample), measured(args.full)
+    chapters = [p for p in series() if not p.stem.startswith("00")]
+    body = "\n".join(plan(p, sample, full) for p in chapters)
+    guide = GUIDE.read_text(encoding="utf-8")
+    if BEGIN not in guide or END not in guide:
+        raise SystemExit(f"lecture_plan.py: {GUIDE.name} lacks the markers {BEGIN} ... {END}")
+    head, rest = guide.split(BEGIN, 1)
+    GUIDE.write_text(f"{head}{BEGIN}\n\n{body}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    print(f"lecture_plan.py: {len(chapters)} lecture plans written into {GUIDE.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
