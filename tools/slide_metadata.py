@@ -34,19 +34,21 @@ WRAP = 90  # characters per line on a 1280-pixel-wide slide, for prose and for c
 RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "enable_chalkboard": False}
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )")
+LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](address) shows only its text
 
 
 def slide_lines(cell):
     """How many lines a cell takes on a slide: wrapped lines, headings count double.
 
-    Blank lines in prose count half (a paragraph gap); a code cell adds one line of padding.
+    Blank lines in prose count half (a paragraph gap), links count their text only (not the
+    address), and a code cell adds one line of padding.
     Outputs are not counted: RISE scrolls a slide whose output is taller than the screen.
     """
     text = source(cell).rstrip("\n")
     if cell["cell_type"] == "code":
         return 1 + sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n"))
     total = 0.0
-    for line in text.split("\n"):
+    for line in LINK.sub(r"\1", text).split("\n"):
         if not line.strip():
             total += 0.5
         elif line.lstrip().startswith("#"):
