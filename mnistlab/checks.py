@@ -136,7 +136,7 @@ def check_batch(batch, model, name="loader"):
             f"one class number per image, shaped ({len(images)},)"
             + (": for one-hot labels use labels.argmax(dim=1)" if labels.dim() == 2 else "")
         )
-    if labels.is_floating_point() or labels.dtype == torch.bool:
+    if labels.dtype not in (torch.int64, torch.uint8):  # what cross-entropy accepts
         raise TypeError(
             f"{name} gave labels of dtype {labels.dtype}; class numbers must be integers "
             f"(torch.int64): convert with labels.long()"

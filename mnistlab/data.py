@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import importlib.util
 import math
+import numbers
 import os
 import socket
 import tempfile
@@ -365,11 +366,37 @@ def train_val_split(dataset, val_fraction=0.1, seed=0):
 
     Introduced in notebook 04.
     """
+    n = _length_of(dataset, "dataset")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
+        raise TypeError(f"val_fraction must be a number such as 0.1, got {val_fraction!r}")
     if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    n_val = round(len(dataset) * val_fraction)
+        percent = 1 < val_fraction < 100
+        hint = f": for {val_fraction}% write {val_fraction / 100:g}" if percent else ""
+        raise ValueError(
+            f"val_fraction must be between 0 and 1 (the share held out), got {val_fraction}{hint}"
+        )
+    n_val = round(n * val_fraction)
+    if n_val == 0 or n_val == n:
+        side = "validation" if n_val == 0 else "training"
+        raise ValueError(
+            f"val_fraction={val_fraction} of {n} examples leaves the {side} side empty "
+            f"({n - n_val} for training, {n_val} for validation): "
+            + ("use more examples or a val_fraction nearer 0.5" if n > 1 else
+               "a split needs at least 2 examples")
+        )
     generator = torch.Generator().manual_seed(seed)
-    return tuple(random_split(dataset, [len(dataset) - n_val, n_val], generator=generator))
+    return tuple(random_split(dataset, [n - n_val, n_val], generator=generator))
+
+
+def _length_of(dataset, name):
+    """len(dataset), or a TypeError that says what was passed instead of a dataset."""
+    try:
+        return len(dataset)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a dataset with a length (e.g. from mnistlab.load_mnist()), got "
+            f"{type(dataset).__name__}"
+        ) from None
 
 
 def take(dataset, n):
@@ -386,13 +413,19 @@ def take(dataset, n):
 
     Introduced in notebook 04.
     """
+    size = _length_of(dataset, "dataset")
     if n is None:
-        return Subset(dataset, range(len(dataset)))
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        return Subset(dataset, range(size))
+    if isinstance(n, float) and n.is_integer() and n > 0:
+        hint = f": write {int(n):_} (1e4 is a float in Python)"
+    else:
+        hint = ""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
         raise ValueError(
-            f"n must be a whole number of examples above 0, or None for all of them; got {n!r}"
+            f"n must be a whole number of examples above 0, or None for all of them; got "
+            f"{n!r}{hint}"
         )
-    return Subset(dataset, range(min(n, len(dataset))))
+    return Subset(dataset, range(min(int(n), size)))
 
 
 def make_loader(
@@ -412,6 +445,24 @@ def make_loader(
 
     Introduced in notebook 03.
     """
+    if isinstance(dataset, DataLoader):
+        raise TypeError(
+            "dataset is already a DataLoader: pass the dataset it was made from "
+            "(loader.dataset), or use the loader itself"
+        )
+    if isinstance(dataset, (tuple, list)) and len(dataset) == 2 and all(
+        isinstance(t, torch.Tensor) for t in dataset
+    ):
+        raise TypeError(
+            "dataset is a pair of tensors (images, labels): wrap them as "
+            "torch.utils.data.TensorDataset(images, labels), or use "
+            "mnistlab.TensorLoader(images, labels)"
+        )
+    if hasattr(dataset, "__len__") and len(dataset) == 0:
+        raise ValueError(
+            "dataset is empty (0 examples): check the split or take(...) that made it"
+        )
+    check_batch_size(batch_size)
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -445,8 +496,15 @@ def dataset_to_tensors(dataset):
         mean, std = scale
         images = (data.float().div(255).sub(mean).div(std)).unsqueeze(1)  # (N, 1, 28, 28)
         return images, targets.long()
+    if _length_of(dataset, "dataset") == 0:
+        raise ValueError("dataset is empty (0 examples): there is nothing to turn into tensors")
     pairs = [dataset[i] for i in range(len(dataset))]
-    images = torch.stack([torch.as_tensor(image) for image, _ in pairs])
+    if not isinstance(pairs[0][0], torch.Tensor):
+        raise TypeError(
+            f"the dataset gives {type(pairs[0][0]).__name__} images, not tensors: load it with "
+            f"transform=mnistlab.MNIST_TRANSFORM"
+        )
+    images = torch.stack([image for image, _ in pairs])
     return images, torch.tensor([int(label) for _, label in pairs])
 
 
@@ -486,11 +544,8 @@ class TensorLoader:
         self, images, targets, batch_size=100, shuffle=False, device="cpu", seed=None,
         drop_last=False,
     ):
-        if images.dim() != 4 or len(images) != len(targets):
-            raise ValueError(
-                f"expected images (N, C, H, W) and targets (N,), got {tuple(images.shape)} "
-                f"and {tuple(targets.shape)}; use TensorLoader.from_dataset(dataset) for a dataset"
-            )
+        _check_loader_tensors(images, targets)
+        check_batch_size(batch_size)
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
@@ -522,6 +577,47 @@ class TensorLoader:
         for i in range(len(self)):
             start = i * self.batch_size
             yield images[start : start + self.batch_size], targets[start : start + self.batch_size]
+
+
+def check_batch_size(batch_size):
+    """Raise a clear error unless `batch_size` is a whole number of 1 or more."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(
+            f"batch_size must be a whole number of examples such as 100, got {batch_size!r}"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be 1 or more (100 is usual), got {batch_size}")
+
+
+def _check_loader_tensors(images, targets):
+    """The checks of TensorLoader: tensors, shapes, dtypes, values, not empty."""
+    for name, value in (("images", images), ("targets", targets)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a tensor, got {type(value).__name__}: convert with "
+                f"torch.as_tensor(...), or use TensorLoader.from_dataset(dataset)"
+            )
+    if images.dim() != 4 or targets.dim() != 1 or len(images) != len(targets):
+        raise ValueError(
+            f"expected images (N, C, H, W) and targets (N,), got {tuple(images.shape)} "
+            f"and {tuple(targets.shape)}; use TensorLoader.from_dataset(dataset) for a dataset"
+        )
+    if len(targets) == 0:
+        raise ValueError("images and targets are empty (N = 0): there is nothing to load")
+    if not images.is_floating_point() or images.dtype == torch.float64:
+        raise TypeError(
+            f"images must be float32 pixels, normalised, got {images.dtype}: use "
+            f"TensorLoader.from_dataset(dataset), or convert with "
+            + ("images.float()" if images.is_floating_point() else
+               "(images.float() / 255 - mnistlab.MNIST_MEAN) / mnistlab.MNIST_STD")
+        )
+    if targets.is_floating_point() or targets.dtype == torch.bool:
+        raise TypeError(f"targets must be integer class numbers, got {targets.dtype}: use .long()")
+    if not torch.isfinite(images).all():
+        raise ValueError(
+            "images contain NaN or infinite values, which would make every loss NaN: check "
+            "how they were computed (a division by a standard deviation of 0?)"
+        )
 
 
 def denormalize(images, mean=MNIST_MEAN, std=MNIST_STD):

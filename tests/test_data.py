@@ -406,3 +406,80 @@ def test_sample_variable_off_values(value, monkeypatch, no_network, tmp_path):
 def test_transform_class_without_brackets_is_explained():
     with pytest.raises(TypeError, match=r"transform=ToTensor\(\)"):
         mnistlab.load_mnist(sample=True, transform=transforms.ToTensor)
+
+
+# --- splits and loaders: degenerate sizes and wrong types, up front (issue 8) -------------
+
+
+def digits(n):
+    """The first n real test digits of the offline sample, as a TensorDataset."""
+    test = mnistlab.MNISTSample(train=False, transform=mnistlab.MNIST_TRANSFORM)
+    images, labels = mnistlab.dataset_to_tensors(test)
+    return torch.utils.data.TensorDataset(images[:n], labels[:n])
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "side"), [(20, 0.01, "validation"), (20, 0.99, "training"), (1, 0.5, "")]
+)
+def test_train_val_split_refuses_an_empty_side(n, fraction, side):
+    with pytest.raises(ValueError) as info:
+        mnistlab.train_val_split(digits(n), val_fraction=fraction)
+    message = str(info.value)
+    assert "val_fraction" in message and f"{n} examples" in message and side in message
+
+
+def test_train_val_split_percent_and_wrong_types():
+    with pytest.raises(ValueError, match="write 0.1"):
+        mnistlab.train_val_split(digits(20), val_fraction=10)
+    with pytest.raises(TypeError, match="val_fraction"):
+        mnistlab.train_val_split(digits(20), val_fraction="0.1")
+    with pytest.raises(TypeError, match="dataset"):
+        mnistlab.train_val_split(None)
+    train, val = mnistlab.train_val_split(digits(20), val_fraction=0.1)
+    assert (len(train), len(val)) == (18, 2)
+
+
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "100", True])
+def test_batch_size_is_checked_up_front(batch_size):
+    images, labels = digits(10).tensors
+    for make in (lambda: mnistlab.TensorLoader(images, labels, batch_size=batch_size),
+                 lambda: mnistlab.make_loader(digits(10), batch_size=batch_size)):
+        with pytest.raises((TypeError, ValueError), match="batch_size"):
+            make()
+
+
+def test_tensor_loader_rejects_what_would_fail_later():
+    images, labels = digits(10).tensors
+    cases = [
+        ((images.numpy(), labels), "torch.as_tensor"),
+        ((images.double(), labels), "images.float()"),
+        (((images * 255).to(torch.uint8), labels), "MNIST_MEAN"),
+        ((images, labels.float()), ".long()"),
+        ((images[:0], labels[:0]), "empty"),
+        ((images.masked_fill(images > 2, float("nan")), labels), "NaN"),
+    ]
+    for (x, y), fix in cases:
+        with pytest.raises((TypeError, ValueError)) as info:
+            mnistlab.TensorLoader(x, y)
+        assert fix in str(info.value)
+
+
+def test_make_loader_rejects_empty_and_mistaken_datasets():
+    images, labels = digits(10).tensors
+    with pytest.raises(ValueError, match="empty"):
+        mnistlab.make_loader(digits(0))
+    with pytest.raises(TypeError, match="TensorDataset"):
+        mnistlab.make_loader((images, labels))
+    with pytest.raises(TypeError, match="loader.dataset"):
+        mnistlab.make_loader(mnistlab.make_loader(digits(10)))
+
+
+def test_take_explains_floats_and_accepts_numpy_integers():
+    with pytest.raises(ValueError, match="write 10_000"):
+        mnistlab.take(digits(10), 1e4)
+    assert len(mnistlab.take(digits(10), np.int64(3))) == 3
+
+
+def test_dataset_to_tensors_of_pil_images_says_to_use_the_transform():
+    with pytest.raises(TypeError, match="MNIST_TRANSFORM"):
+        mnistlab.dataset_to_tensors(mnistlab.take(mnistlab.MNISTSample(transform=None), 5))
