@@ -194,6 +194,7 @@ def test_student_edition_has_no_solutions_and_no_outputs(edition):
 
 def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path):
     """Run each student notebook in a fresh kernel on the offline sample (minutes)."""
+    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from nbclient import NotebookClient
 
@@ -208,9 +209,9 @@ def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path):
     os.environ["MNISTLAB_SAMPLE"] = "1"
     for path in written:
         nb = read(path)
+        kernel = KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
         client = NotebookClient(
-            nb, timeout=900, kernel_name="python3", kernel_spec_manager=ThisPython(),
-            resources={"metadata": {"path": str(tmp_path)}},
+            nb, km=kernel, timeout=900, resources={"metadata": {"path": str(tmp_path)}}
         )
         client.execute()  # raises CellExecutionError, naming the cell, if one fails
         errors = [
