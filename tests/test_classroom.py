@@ -6,7 +6,6 @@ edition and runs every student notebook top to bottom in a fresh kernel (the slo
 as long as running the series once).
 """
 
-import os
 import re
 import sys
 from html.parser import HTMLParser
@@ -192,7 +191,7 @@ def test_student_edition_has_no_solutions_and_no_outputs(edition):
             assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in shown)
 
 
-def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path):
+def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path, monkeypatch):
     """Run each student notebook in a fresh kernel on the offline sample (minutes)."""
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -206,7 +205,7 @@ def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path):
             return KernelSpec(argv=argv, display_name="Python 3", language="python")
 
     _, written = edition
-    os.environ["MNISTLAB_SAMPLE"] = "1"
+    monkeypatch.setenv("MNISTLAB_SAMPLE", "1")  # the offline sample, as nbval uses
     for path in written:
         nb = read(path)
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
