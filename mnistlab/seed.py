@@ -3,6 +3,7 @@
 Introduced in notebook 05 (reproducibility) and used by every notebook that trains.
 """
 
+import numbers
 import os
 import random
 
@@ -23,6 +24,12 @@ def seed_everything(seed=0, deterministic=False):
         seed: any integer (default 0).
         deterministic: switch PyTorch to deterministic algorithms (default False).
     """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(
+            f"seed must be a whole number from 0 to 2**32 - 1 (NumPy's limit), got {seed!r}: "
+            f"for example seed_everything(0)"
+        )
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # seeds the CPU and all CUDA devices

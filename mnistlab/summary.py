@@ -9,6 +9,7 @@ import io
 
 import torchsummary
 
+from .checks import check_model
 from .models import IMAGE_SHAPE
 
 
@@ -27,6 +28,14 @@ def summary(model, input_size=IMAGE_SHAPE, show=True):
         input_size: shape of one example without the batch dimension, (1, 28, 28).
         show: print the table and return None (default True); False returns the text.
     """
+    check_model(model)
+    if isinstance(input_size, int) or not all(
+        isinstance(size, int) and size > 0 for size in input_size
+    ):
+        raise ValueError(
+            f"input_size is the shape of one example without the batch dimension, such as "
+            f"(1, 28, 28) or (784,); got {input_size!r}"
+        )
     cpu_copy = copy.deepcopy(model).cpu().eval()
     text = io.StringIO()
     with contextlib.redirect_stdout(text):

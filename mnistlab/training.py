@@ -440,6 +440,11 @@ def _as_image_batch(images, model):
     if images.dtype == torch.float64 and weight is not None:
         images = images.to(weight.dtype)  # NumPy's float64 -> the model's float32
     checks.check_pixels_dtype(images, model, "images")
+    if not torch.isfinite(images).all():
+        raise ValueError(
+            "images contain NaN or infinite values, so every prediction would be NaN: check "
+            "how they were computed (a division by a standard deviation of 0?)"
+        )
     return images
 
 

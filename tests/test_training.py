@@ -486,7 +486,10 @@ def test_a_loader_of_pil_images_says_to_use_the_transform():
 
 def test_an_empty_loader_says_so():
     model = mnistlab.build_model("mlp")
-    empty = mnistlab.make_loader(TensorDataset(torch.zeros(0, 1, 28, 28), torch.zeros(0).long()))
+    nothing = TensorDataset(torch.zeros(0, 1, 28, 28), torch.zeros(0).long())
+    with pytest.raises(ValueError, match="empty"):
+        mnistlab.make_loader(nothing)  # refused up front...
+    empty = torch.utils.data.DataLoader(nothing)  # ...and by the loops, for any loader
     for run in (lambda: mnistlab.evaluate(model, empty),
                 lambda: mnistlab.predict_loader(model, empty),
                 lambda: mnistlab.train_one_epoch(model, empty, torch.optim.SGD(
@@ -509,3 +512,35 @@ def test_predict_accepts_numpy_and_float64_like_a_tensor(small_sets):
         mnistlab.predict(model, (images.numpy() * 255).astype("uint8"))
     with pytest.raises(TypeError, match="torch.as_tensor"):
         mnistlab.predict(model, images.tolist())
+
+
+def test_asking_for_a_device_this_machine_lacks_says_so(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="no CUDA GPU.*get_device()"):
+        mnistlab.get_device("cuda")
+    with pytest.raises(RuntimeError, match="MPS"):
+        mnistlab.describe_device("mps")
+    with pytest.raises(ValueError, match="calls a GPU 'cuda'"):
+        mnistlab.get_device("gpu")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", None])
+def test_seed_everything_rejects_seeds_numpy_cannot_take(seed):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        mnistlab.seed_everything(seed)
+
+
+def test_summary_checks_its_arguments():
+    with pytest.raises(TypeError, match="build_model"):
+        mnistlab.summary(mnistlab.CNN)
+    with pytest.raises(ValueError, match=r"\(1, 28, 28\)"):
+        mnistlab.summary(mnistlab.build_model("cnn"), input_size=784)
+
+
+def test_predict_refuses_nan_pixels():
+    model = mnistlab.build_model("mlp")
+    images = torch.zeros(2, 1, 28, 28)
+    images[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        mnistlab.predict(model, images)
