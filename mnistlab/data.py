@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Subset, random_split
 from torchvision import datasets, transforms
 
+from .device import _available
 from .idx import ALL_FILES, MNISTFilesCorrupt, check_split, unpack
 
 # Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
@@ -134,6 +135,7 @@ def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download
         download: download MNIST when its files are not in `root` yet.
     """
     check_transform(transform)
+    _check_train_flag(train)
     root = _data_folder(root)
     raw = root / "MNIST" / "raw"  # where torchvision keeps the files
     if _local_files(raw):
@@ -244,6 +246,14 @@ def _check_writable(raw):
         ) from err
 
 
+def _check_train_flag(train):
+    """`train="test"` would silently give the training split: only True or False will do."""
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(
+            f"train must be True (the training digits) or False (the test digits), got {train!r}"
+        )
+
+
 def check_transform(transform):
     """Raise TypeError unless `transform` is None or callable on an image (not a class)."""
     if isinstance(transform, type):
@@ -338,6 +348,7 @@ class MNISTSample(datasets.MNIST):
 
     def __init__(self, train=True, transform=None, target_transform=None):
         check_transform(transform)
+        _check_train_flag(train)
         # Skip MNIST.__init__ (it looks for files on disk); set up what it would have.
         super(datasets.MNIST, self).__init__(
             None, transform=transform, target_transform=target_transform
@@ -546,7 +557,7 @@ class TensorLoader:
     ):
         _check_loader_tensors(images, targets)
         check_batch_size(batch_size)
-        self.device = torch.device(device)
+        self.device = _available(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
         self.batch_size = batch_size

@@ -281,4 +281,9 @@ def build_model(name, seed=None):
 
 def count_parameters(model, trainable_only=True):
     """Return the number of (trainable) numbers in a model's weights and biases."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a network (an nn.Module instance), got {model!r}: build one first, "
+            f"e.g. count_parameters(mnistlab.build_model('cnn'))"
+        )
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -32,7 +32,15 @@ class TrainingDiverged(FloatingPointError):
         self.history = history
 
 
-def _divergence_message(epoch, batch, loss):
+def _divergence_message(epoch, batch, loss, images=None):
+    """Explain a NaN or infinite loss: bad input data, or training that blew up."""
+    if images is not None and not torch.isfinite(images).all():
+        return (
+            f"The training loss became {loss} in epoch {epoch}, around batch {batch}, because "
+            f"the input images themselves contain NaN or infinite values: the data is the "
+            f"problem, not the learning rate. Check how the images were prepared (a division "
+            f"by a standard deviation of 0?) with torch.isfinite(images).all()."
+        )
     return (
         f"The training loss became {loss} in epoch {epoch}, around batch {batch}, so training "
         f"stopped. Try a smaller learning rate (for example a tenth of it), check that the "
@@ -138,6 +146,12 @@ def train_one_epoch(
     checks.check_optimizer(optimizer, model)
     checks.check_loss_fn(loss_fn)
     checks.check_loader(loader)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError(
+            "scheduler is a ReduceLROnPlateau, which steps once per epoch on a loss, not after "
+            "every batch: use fit(..., scheduler_step='epoch'), or call "
+            "scheduler.step(val_loss) yourself after each epoch"
+        )
     device = _device_for(model, device)
     model.train()
     sums, outputs, labels = [], [], []  # per batch, on the device: added up after the loop
@@ -160,7 +174,7 @@ def train_one_epoch(
         seen += len(y)
         if batch % NAN_CHECK_EVERY == 0:  # every batch since the last check, in one look
             if not torch.stack(sums[-NAN_CHECK_EVERY:]).isfinite().all():
-                raise TrainingDiverged(_divergence_message(epoch, batch, loss.item()))
+                raise TrainingDiverged(_divergence_message(epoch, batch, loss.item(), x))
     if seen == 0:
         raise ValueError(
             "the training loader yielded no batches: its dataset is empty, or drop_last=True "
@@ -168,7 +182,7 @@ def train_one_epoch(
         )
     mean_loss = torch.stack(sums).sum().item() / seen
     if not math.isfinite(mean_loss):
-        raise TrainingDiverged(_divergence_message(epoch, batch, mean_loss))
+        raise TrainingDiverged(_divergence_message(epoch, batch, mean_loss, x))
     correct = (torch.cat(outputs).argmax(dim=1) == torch.cat(labels)).sum().item()
     return {"loss": mean_loss, "accuracy": correct / seen}
 

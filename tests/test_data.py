@@ -483,3 +483,29 @@ def test_take_explains_floats_and_accepts_numpy_integers():
 def test_dataset_to_tensors_of_pil_images_says_to_use_the_transform():
     with pytest.raises(TypeError, match="MNIST_TRANSFORM"):
         mnistlab.dataset_to_tensors(mnistlab.take(mnistlab.MNISTSample(transform=None), 5))
+
+
+def test_train_must_be_true_or_false():
+    with pytest.raises(TypeError, match="train must be True"):
+        mnistlab.MNISTSample(train="test")  # a non-empty string is truthy: the wrong split
+
+
+def test_tensor_loader_on_a_missing_gpu_says_so(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    images, labels = digits(4).tensors
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        mnistlab.TensorLoader(images, labels, device="cuda")
+
+
+def test_gz_files_on_a_read_only_stick_say_what_to_do(no_network, monkeypatch, tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    pack(raw)
+
+    def read_only(*args, **kwargs):  # what unpacking meets on a read-only USB stick
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(data, "unpack", read_only)
+    with pytest.raises(mnistlab.MNISTUnavailable) as info:
+        mnistlab.load_mnist(root=tmp_path, sample=False)
+    message = str(info.value)
+    assert str(raw) in message and "Read-only" in message and "gunzip" in message

@@ -145,3 +145,8 @@ def test_model_name_in_capitals_gets_a_suggestion():
 
 def test_mlp_hidden_sizes_may_be_one_number():
     assert mnistlab.count_parameters(models.MLP(hidden_sizes=20)) == 784 * 20 + 20 + 20 * 10 + 10
+
+
+def test_count_parameters_of_a_class_says_to_build_it():
+    with pytest.raises(TypeError, match="build_model"):
+        mnistlab.count_parameters(models.LeNet)

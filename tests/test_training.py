@@ -544,3 +544,24 @@ def test_predict_refuses_nan_pixels():
     images[0, 0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         mnistlab.predict(model, images)
+
+
+def test_nan_in_the_data_is_blamed_on_the_data_not_the_learning_rate(small_sets):
+    train, _ = small_sets
+    images, labels = train.tensors[0][:60].clone(), train.tensors[1][:60]
+    images[:, :, 0, 0] = float("nan")  # e.g. normalised by a standard deviation of 0
+    data = TensorDataset(images, labels)  # a DataLoader: no TensorLoader check on the way
+    model = mnistlab.build_model("mlp", seed=0)
+    with pytest.raises(mnistlab.TrainingDiverged, match="input images themselves") as info:
+        mnistlab.train_one_epoch(model, loader(data, batch_size=20),
+                                 torch.optim.SGD(model.parameters(), lr=0.1))
+    assert "smaller learning rate" not in str(info.value)
+
+
+def test_train_one_epoch_refuses_a_plateau_scheduler_per_batch(tiny):
+    train, _ = tiny
+    model = mnistlab.build_model("mlp", seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    with pytest.raises(ValueError, match="scheduler_step='epoch'"):
+        mnistlab.train_one_epoch(model, train, optimizer, scheduler=plateau)
