@@ -565,3 +565,16 @@ def test_train_one_epoch_refuses_a_plateau_scheduler_per_batch(tiny):
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
     with pytest.raises(ValueError, match="scheduler_step='epoch'"):
         mnistlab.train_one_epoch(model, train, optimizer, scheduler=plateau)
+
+
+def test_predict_on_many_images_goes_in_chunks_with_the_same_result(sample_sets):
+    train, _ = sample_sets
+    images = mnistlab.dataset_to_tensors(mnistlab.take(train, 2500))[0]
+    model = mnistlab.build_model("mlp", seed=0)
+    sizes = []
+    model.register_forward_hook(lambda module, args, output: sizes.append(len(args[0])))
+    probs = mnistlab.predict(model, images)
+    assert sizes == [1000, 1000, 500]  # memory stays bounded for any number of images
+    with torch.no_grad():
+        expected = torch.softmax(model.eval()(images), dim=1)
+    assert torch.allclose(probs, expected, atol=1e-6)
