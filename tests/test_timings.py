@@ -56,9 +56,13 @@ def test_timings_finds_the_slow_cell_and_sections_without_touching_the_notebook(
     (data / "MNIST" / "raw").mkdir(parents=True)
     out = tmp_path / "t.json"
 
-    assert timings.main([str(notebook), "--data-dir", str(data), "--json", str(out)]) == 0
+    kept = tmp_path / "kept"
+    assert timings.main([str(notebook), "--data-dir", str(data), "--json", str(out),
+                         "--keep", str(kept)]) == 0
 
     assert notebook.read_bytes() == before  # the original is never executed in place
+    executed = nbformat.read(kept / "01_tiny.ipynb", as_version=4)
+    assert executed.cells[3].execution_count is not None  # the kept copy has run
     assert not (tmp_path / "here.txt").exists()  # it ran in a temporary copy of the folder
     assert seen.read_text() == repr((str(data.resolve()), None))  # the kernel's environment
     assert os.environ["MNISTLAB_SAMPLE"] == "1"  # this process's environment is restored

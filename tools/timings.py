@@ -6,6 +6,7 @@
     python3 run.py timings --data-dir DIR           # the MNIST in DIR/MNIST/raw/
     python3 run.py timings --proxy                  # a 60,000-digit stand-in built from ../shared
     python3 run.py timings --sample --json t.json notebooks/07_generalisation.ipynb
+    python3 run.py timings --data-dir DIR --keep out/   # also keep the executed copies
 
 Each notebook is copied into a temporary folder and run there top to bottom in a new
 kernel, the way a student runs it, so the notebooks in the repository are never changed
@@ -61,7 +62,8 @@ def run_notebook(path, workdir, timeout=600, kernel_name=None, echo=None):
 
     Args:
         path: the notebook; it is read, never written.
-        workdir: folder the kernel runs in (holds the copy and anything the notebook writes).
+        workdir: folder the kernel runs in; it receives anything the notebook writes, and
+            afterwards the executed copy of the notebook, with its outputs.
         timeout: seconds one cell may take before it counts as failed.
         kernel_name: default the notebook's own kernel (python3, this environment).
         echo: a function called with a line of progress after each cell of 1 s or more.
@@ -78,7 +80,6 @@ def run_notebook(path, workdir, timeout=600, kernel_name=None, echo=None):
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    nbformat.write(nb, Path(workdir) / path.name)  # the copy that runs, kept for inspection
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=kernel_name or nb.metadata.get("kernelspec", {}).get(
             "name", "python3"), resources={"metadata": {"path": str(workdir)}},
@@ -104,6 +105,7 @@ def run_notebook(path, workdir, timeout=600, kernel_name=None, echo=None):
             if error:
                 break
     total = time.perf_counter() - start
+    nbformat.write(nb, Path(workdir) / path.name)  # the executed copy, with its outputs
     sections = {}
     for cell in cells:
         sections[cell["section"]] = sections.get(cell["section"], 0.0) + cell["seconds"]
@@ -183,6 +185,7 @@ def main(argv=None):
     data.add_argument("--proxy", action="store_true",
                       help="build the 60,000-digit proxy from ../shared/mnist in a temp folder")
     parser.add_argument("--json", help="also write the timings to this JSON file")
+    parser.add_argument("--keep", help="save the executed copies (with outputs) in this folder")
     parser.add_argument("--slowest", type=int, default=3, help="slowest cells shown per notebook")
     parser.add_argument("--timeout", type=int, default=600, help="seconds one cell may take")
     parser.add_argument("--limit", type=float, default=DEFAULT_LIMIT_S,
@@ -222,6 +225,9 @@ def main(argv=None):
                 results.append(run_notebook(
                     notebook, workdir, timeout=args.timeout,
                     echo=lambda line: print(line, file=sys.stderr, flush=True)))
+                if args.keep:
+                    Path(args.keep).mkdir(parents=True, exist_ok=True)
+                    shutil.copy(workdir / notebook.name, Path(args.keep) / notebook.name)
         finally:
             os.environ.clear()
             os.environ.update(saved)
