@@ -77,14 +77,15 @@ def plot_digit_pixels(image, label=None, ax=None, fontsize=7):
     Args:
         image: one digit shaped (28, 28) or (1, 28, 28), a tensor or an array.
         label: the digit's label, shown as the title (default None: no title).
-        ax: the matplotlib Axes to draw on (default None: a new 8x8-inch figure).
+        ax: the matplotlib Axes to draw on (default None: a new 6x6-inch figure, which
+            fits a 1280x720 slide with its code cell).
         fontsize: size of the pixel values in points (default 7).
 
     Returns the Axes. Introduced in notebook 03.
     """
     pixels = _pixel_image(image)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 8), dpi=DPI, layout="constrained")
+        _, ax = plt.subplots(figsize=(6, 6), dpi=DPI, layout="constrained")
     low, high = pixels.min().item(), pixels.max().item()
     middle = (low + high) / 2
     ax.imshow(pixels, cmap="gray", vmin=low, vmax=high)

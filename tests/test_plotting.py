@@ -370,7 +370,7 @@ def test_pixel_plot_is_big_faint_on_the_background_and_outlined_elsewhere():
     image[10:18, 10:18] = 128  # mid-grey: the hardest contrast
     image[12, 12] = 255
     ax = plot_digit_pixels(image)
-    assert ax.figure.dpi >= 100 and min(ax.figure.get_size_inches()) >= 7
+    assert ax.figure.dpi >= 100 and min(ax.figure.get_size_inches()) >= 6
     background = [t for t in ax.texts if t.get_text() == "0"]
     ink = [t for t in ax.texts if t.get_text() != "0"]
     assert len(background) == 784 - 64

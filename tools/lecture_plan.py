@@ -27,7 +27,7 @@ import sys
 from datetime import datetime
 
 from classroom import ROOT, read_json, series, source
-from slide_metadata import assign
+from slide_metadata import assign, heading
 
 GUIDE = ROOT / "INSTRUCTORS.md"
 BEGIN, END = "<!-- lecture-plans:begin -->", "<!-- lecture-plans:end -->"
@@ -52,8 +52,9 @@ def sections(nb):
     result = [[OPENING, 0, 0.0, []]]
     for cell, kind in zip(nb["cells"], assign(nb["cells"])):
         text = source(cell)
-        if cell["cell_type"] == "markdown" and text.startswith("## "):
-            result.append([text.split("\n")[0][3:].strip(), 0, 0.0, []])
+        if heading(cell, "## "):
+            title = next(line for line in text.split("\n") if line.startswith("## "))
+            result.append([title[3:].strip(), 0, 0.0, []])
         current = result[-1]
         current[1] += kind in ("slide", "subslide")
         if cell["cell_type"] == "code":

@@ -5,8 +5,8 @@ RISE (JupyterLab's slide mode, Alt+R) and `python3 run.py slides` read each cell
 `metadata.slideshow.slide_type`. This tool sets it by rules, so that authors never edit it by
 hand and running it twice changes nothing:
 
-* the title cell and every markdown cell that starts with `## ` start a new "slide";
-  `### ` starts a "subslide" (reveal.js shows subslides below the slide, reached with the
+* the title cell and every markdown cell with a `## ` heading start a new "slide";
+  a `### ` heading starts a "subslide" (reveal.js shows subslides below the slide, reached with the
   down arrow or the space bar);
 * the cells after a heading are added to its slide ("-") until the slide would be longer than
   `MAX_LINES` lines of prose and code (counted as `slide_lines` does); the cell that would
@@ -65,6 +65,12 @@ def is_imports_only(cell):
     return cell["cell_type"] == "code" and bool(lines) and all(IMPORT_LINE.match(x) for x in lines)
 
 
+def heading(cell, marker):
+    """True for a markdown cell with a heading of this level on any of its lines."""
+    lines = source(cell).split("\n")
+    return cell["cell_type"] == "markdown" and any(line.startswith(marker) for line in lines)
+
+
 def slide_type(cell):
     return cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
 
@@ -73,14 +79,13 @@ def assign(cells):
     """Return the slide type of each cell (a list of strings), by the rules above."""
     types, used = [], 0.0
     for index, cell in enumerate(cells):
-        text = source(cell).lstrip()
         if slide_type(cell) == "notes":
             kind = "notes"
         elif is_setup(cell) or is_imports_only(cell) or is_solution(cell):
             kind = "skip"
-        elif index == 0 or (cell["cell_type"] == "markdown" and text.startswith("## ")):
+        elif index == 0 or heading(cell, "## "):
             kind = "slide"
-        elif cell["cell_type"] == "markdown" and text.startswith("### "):
+        elif heading(cell, "### "):
             kind = "subslide"
         elif used + slide_lines(cell) > MAX_LINES:
             kind = "subslide"
