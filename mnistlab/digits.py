@@ -201,7 +201,7 @@ def to_grey(image):
             f"or (H, W, 4) RGBA pixels. For a (3, H, W) tensor use image.permute(1, 2, 0)."
         )
     if np.issubdtype(array.dtype, np.integer):
-        array = array / 255
+        array = array.astype(np.float32) / 255  # as for a PIL image: the same numbers
     elif not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
         raise DigitImageError(
             f"image: received float pixels from {np.nanmin(array):.3g} to "
@@ -217,12 +217,28 @@ def to_grey(image):
     return array
 
 
+def paper_light(grey):
+    """Estimate the brightness of light paper at every pixel, for a photo lit unevenly.
+
+    The picture is shrunk to 32 pixels on its longer side; there each pixel takes the
+    lightest value around it (the ink is darker and thin, so that is the paper), which is
+    smoothed and enlarged back. On evenly lit paper it is the same everywhere.
+    """
+    pixels = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))[None, None]
+    scale = 32 / max(grey.shape)
+    small = F.interpolate(pixels, scale_factor=min(1.0, scale), mode="area")
+    paper = F.max_pool2d(small, 7, stride=1, padding=3)
+    paper = F.avg_pool2d(paper, 7, stride=1, padding=3, count_include_pad=False)
+    return F.interpolate(paper, size=grey.shape, mode="bilinear")[0, 0].numpy()
+
+
 def ink_on_black(grey, threshold=INK_THRESHOLD):
     """Step 2: turn a grey picture into MNIST's colours: ink 1 (white) on paper 0 (black).
 
     The paper's colour is the median of the border pixels. If it is light (ink on paper,
-    as on the pad or in a photo) the picture is inverted; then the paper is moved to 0
-    and the darkest ink to 1, and pixels fainter than `threshold` become paper.
+    as on the pad or in a photo), uneven light is evened out first (each pixel divided by
+    `paper_light`) and the picture is inverted. Then the paper is moved to 0 and the
+    darkest ink to 1, and pixels fainter than `threshold` become paper.
 
     Args:
         grey: a (H, W) array from `to_grey`, 0 black to 1 white.
@@ -234,8 +250,10 @@ def ink_on_black(grey, threshold=INK_THRESHOLD):
     """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(border))
-    if paper > 0.5:  # light paper: invert, so that the ink becomes the bright part
-        grey, paper = 1 - grey, 1 - paper
+    if paper > 0.5:  # light paper: even out the light, then invert (the ink becomes bright)
+        grey = np.clip(grey / np.maximum(paper_light(grey), 1e-3), 0, 1)
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        grey, paper = 1 - grey, 1 - float(np.median(border))
     contrast = float(grey.max()) - paper
     if contrast < MIN_CONTRAST:
         height, width = grey.shape

@@ -86,11 +86,13 @@ def test_empty_strokes_are_a_blank_pad():
 
 
 def test_photo_like_input_grey_paper_and_uneven_light():
-    drawing = draw_strokes(mnistlab.STROKE_DIGITS[2]).astype(np.float32) / 255
-    light = np.linspace(0.65, 0.85, 280)[None, :]  # paper darker on the left
-    photo = np.clip(drawing * light + 0.05 * (1 - drawing), 0, 1)
-    clean = preprocess(drawing)
-    assert np.abs(preprocess(photo) - clean).mean() < 0.03
+    pen = draw_strokes(mnistlab.STROKE_DIGITS[2]).astype(np.float32) / 255
+    light = np.linspace(0.95, 0.55, 280)[None, :]  # the light fades from left to right
+    photo = light * (0.35 + 0.55 * pen)  # grey ink on grey paper
+    clean = preprocess(pen)
+    assert ink_box(preprocess(photo)) == ink_box(clean)  # the shadow is not taken for ink
+    assert np.abs(preprocess(photo) - clean).max() < 0.05
+    np.testing.assert_array_equal(digits.paper_light(pen), np.ones_like(pen))  # even light
 
 
 def test_rgba_with_transparent_paper_counts_as_white(tmp_path):
