@@ -61,7 +61,6 @@ def exporter():
     config.SlidesExporter.mathjax_url = f"{MATHJAX_FOLDER}/MathJax.js?config={MATHJAX_CONFIG}"
     config.SlidesExporter.reveal_width = "1280"
     config.SlidesExporter.reveal_height = "720"
-    config.SlidesExporter.reveal_scroll = True  # a slide taller than the screen scrolls
     config.SlidesExporter.reveal_theme = "white"
     config.SlidesExporter.extra_template_basedirs = [str(TEMPLATE.parent)]
     config.SlidesExporter.template_name = TEMPLATE.name
