@@ -6,6 +6,7 @@ edition and runs every student notebook top to bottom in a fresh kernel (the slo
 as long as running the series once).
 """
 
+import json
 import re
 import sys
 from html.parser import HTMLParser
@@ -218,3 +219,51 @@ def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path, monkeypatc
             c.metadata.get("tags", []) for o in c.outputs if o.output_type == "error"
         ]
         assert not errors, path.name
+
+
+# --- the first screen: run.py lab ------------------------------------------------------------
+
+
+def test_lab_settings_turn_off_the_news_pop_up_and_keep_other_settings(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO))
+    import run
+
+    monkeypatch.setattr(run, "VENV", tmp_path)
+    overrides = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True)
+    overrides.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}')
+    run.write_lab_settings()
+    run.write_lab_settings()  # twice: the same file
+    settings = json.loads(overrides.read_text())
+    assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert Path(run.NBVAL_ARGS[run.NBVAL_ARGS.index("--nbval-sanitize-with") + 1]).is_file()
+    assert (REPO / "notebooks" / run.START_PAGE).is_file()
+
+
+def test_lab_waits_for_jupyter_through_ctrl_c(tmp_path, monkeypatch):
+    """Ctrl-C reaches Jupyter too, which shuts down by itself: run.py waits, no traceback."""
+    sys.path.insert(0, str(REPO))
+    import run
+
+    class Jupyter:
+        def __init__(self, command, cwd):
+            self.command, self.interrupts = command, 2
+
+        def wait(self):
+            if self.interrupts:
+                self.interrupts -= 1
+                raise KeyboardInterrupt
+            return 0
+
+    started = []
+    monkeypatch.setattr(run, "VENV", tmp_path)
+    def popen(command, cwd):
+        started.append(command)
+        return Jupyter(command, cwd)
+
+    monkeypatch.setattr(run.subprocess, "Popen", popen)
+    assert run.lab(["--no-browser"]) == 0
+    command = started[0]
+    assert f"--LabApp.default_url=/lab/tree/{run.START_PAGE}" in command
+    assert command[-1] == "--no-browser"
