@@ -58,6 +58,10 @@ def _pixel_image(image):
     reshape = "image.view(28, 28)" if is_tensor else "image.reshape(28, 28)"
     if array.size == 784:
         hint = f"reshape with {reshape}"
+    elif shape[:2] == (28, 28) and len(shape) == 3:
+        hint = "that is a colour image: make it grey with image.mean(-1), or pick image[..., 0]"
+    elif shape == (3, 28, 28):
+        hint = "a colour image or a batch? make it grey with image.mean(0), or pick image[0]"
     elif array.ndim >= 3 and shape[-2:] == (28, 28):
         hint = "that is a batch of images: pick one with images[0]"
     else:
@@ -149,6 +153,11 @@ def _image_stack(images, kind):
         return array
     elif array.ndim == 2:
         return array[None]  # one image (H, W) -> (1, H, W)
+    elif array.ndim == 4 and shape[1] == shape[2]:  # channels last, (N, H, W, C)
+        hint = (
+            f"images have 1 (grey) or 3 (colour) channels, got {shape[-1]} in (N, H, W, C): "
+            f"pick one channel with images[..., 0]"
+        )
     elif array.ndim == 4:
         hint = (
             f"images have 1 (grey) or 3 (colour) channels, got {shape[1]} in (N, C, H, W): "

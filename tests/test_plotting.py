@@ -4,6 +4,8 @@ The images here are small hand-made arrays (a ramp of pixel values), not MNIST d
 these tests check what is drawn, not what a model learned.
 """
 
+import re
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -393,3 +395,25 @@ def test_plot_confusion_matrix_is_titled_and_legible():
     assert ax.get_title() == "CNN on 3 digits"
     assert ax.figure.dpi >= 100
     assert all(text.get_fontsize() >= 10 for text in ax.texts)
+
+
+@pytest.mark.parametrize(
+    "shape, fix, shown",
+    [((2, 28, 28, 2), "images[..., 0]", (28, 28)), ((2, 2, 28, 28), "images[:, :1]", (28, 28))],
+)
+def test_show_images_channel_hints_give_whole_images(shape, fix, shown):
+    images = torch.rand(shape)
+    with pytest.raises(ValueError, match=re.escape(fix)):
+        show_images(images)
+    fixed = images[..., 0] if fix == "images[..., 0]" else images[:, :1]
+    assert [s.shape for s in shown_images(show_images(fixed))] == [shown] * 2  # not strips
+
+
+@pytest.mark.parametrize(
+    "shape, fix", [((28, 28, 3), "image.mean(-1)"), ((3, 28, 28), "image.mean(0)")]
+)
+def test_pixel_plot_of_a_colour_image_says_how_to_make_it_grey(shape, fix):
+    with pytest.raises(ValueError, match=re.escape(fix)):
+        plot_digit_pixels(torch.rand(shape))
+    grey = torch.rand(shape).mean(-1 if shape[-1] == 3 else 0)
+    assert len(plot_digit_pixels(grey).texts) == 784
