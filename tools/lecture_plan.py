@@ -37,29 +37,31 @@ SESSION_MINUTES = 50  # one lecture
 
 
 def stored_seconds(cell):
-    """Seconds a code cell took when its output was stored (0 if no time was recorded)."""
+    """Seconds a code cell took when its output was stored (None if no time was recorded)."""
     times = cell.get("metadata", {}).get("execution", {})
     try:
         start = datetime.fromisoformat(times["iopub.execute_input"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(times["shell.execute_reply"].replace("Z", "+00:00"))
     except (KeyError, ValueError):
-        return 0.0
+        return None
     return max(0.0, (end - start).total_seconds())
 
 
 def sections(nb):
-    """[(title, slides, stored seconds, [(seconds, first line), ...])] for one notebook."""
-    result = [[OPENING, 0, 0.0, []]]
+    """[(title, slides, stored seconds or None, [(seconds, first line), ...])] per section."""
+    result = [[OPENING, 0, None, []]]
     for cell, kind in zip(nb["cells"], assign(nb["cells"])):
         text = source(cell)
         if heading(cell, "## "):
             title = next(line for line in text.split("\n") if line.startswith("## "))
-            result.append([title[3:].strip(), 0, 0.0, []])
+            result.append([title[3:].strip(), 0, None, []])
         current = result[-1]
         current[1] += kind in ("slide", "subslide")
         if cell["cell_type"] == "code":
             seconds = stored_seconds(cell)
-            current[2] += seconds
+            if seconds is None:
+                continue
+            current[2] = (current[2] or 0.0) + seconds
             lines = [x.strip() for x in text.split("\n") if x.strip()]
             shown = [x for x in lines if not x.startswith("#")] or lines or [""]
             current[3].append((seconds, shown[0][:60]))
@@ -106,7 +108,7 @@ def plan(path, sample, full):
     rows, talk_total = [], 0.0
     for name, slides, stored, _ in sections(nb):
         run = sample.get(path.stem, {}).get(name, stored)
-        talk = math.ceil(MINUTES_PER_SLIDE * slides + run / 60)
+        talk = math.ceil(MINUTES_PER_SLIDE * slides + (run or 0) / 60)
         talk_total += talk
         big = full.get(path.stem, {}).get(name)
         rows.append([name, slides, talk, minutes(run), minutes(big)])
