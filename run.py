@@ -120,7 +120,8 @@ def test(args):
 
 
 def bench(args):
-    return run(PYTHON, ROOT / "benchmarks" / "train_speed.py", *args)
+    """The training-speed benchmark: the package `benchmarks/` (see its __init__.py)."""
+    return run(PYTHON, "-m", "benchmarks", *args)
 
 
 def execute(args):

@@ -1,12 +1,18 @@
-"""Smoke test of the training-speed benchmark (benchmarks/train_speed.py) in quick mode.
+"""Tests of the training-speed benchmark (the `benchmarks/` package) and its GPU script.
 
-The full benchmark takes minutes and its numbers depend on the machine; this runs every
-part of it on a couple of batches, and checks what does not depend on the machine: the
-multiply-add counts, the shape of the report, and the JSON it writes.
+The full benchmark takes minutes and its numbers depend on the machine; here every part
+of it runs on a couple of batches, once, through `benchmarks/gpu_check.sh --cpu-check`
+(which also tests the GPU script on the CPU), and the tests check what does not depend on
+the machine: multiply-add counts, the effects' arithmetic, timing windows, the report's
+names and shape, and the JSON it writes. The genuine MNIST files in ../shared/mnist are
+passed with --data-dir when that folder exists, and that part is skipped otherwise.
 """
 
-import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,121 +21,186 @@ from torch import nn
 
 import mnistlab
 
-# The benchmark is a script beside the package, not part of it: load it from its file.
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
-_spec = importlib.util.spec_from_file_location("train_speed", _path)
-benchmark = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(benchmark)
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "mnist"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the benchmark is a package beside mnistlab, not installed
+
+from benchmarks import accuracy, cli, flops, machine, pipelines, report, speed, timing  # noqa: E402
+
+HAS_SHARED = (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
+
+
+# --- counting the work -------------------------------------------------------------------------
 
 
 def test_multiply_adds_of_the_mlp_are_counted_exactly():
     # 784 inputs -> 20 hidden -> 10 outputs: one multiply-add per weight.
-    assert benchmark.count_macs(mnistlab.build_model("mlp")) == 784 * 20 + 20 * 10 == 15_880
+    assert flops.count_macs(mnistlab.build_model("mlp")) == 784 * 20 + 20 * 10 == 15_880
 
 
-def test_multiply_adds_of_the_seed_cnn_match_a_hand_count():
+def test_multiply_adds_of_the_cnn_match_a_hand_count():
     conv1 = 16 * 28 * 28 * (1 * 5 * 5)  # 16 output maps of 28x28, each value a 5x5x1 window
     conv2 = 32 * 14 * 14 * (16 * 5 * 5)  # after pooling: 32 maps of 14x14, 5x5x16 windows
     linear = 32 * 7 * 7 * 10
-    assert benchmark.count_macs(mnistlab.build_model("cnn")) == conv1 + conv2 + linear
+    assert flops.count_macs(mnistlab.build_model("cnn")) == conv1 + conv2 + linear
 
 
 def test_mac_count_handles_grouped_convolutions_and_leaves_the_model_alone():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3, groups=2))
     before = model[1].running_mean.clone()
-    macs = benchmark.count_macs(model)
+    macs = flops.count_macs(model)
     assert macs == 4 * 26 * 26 * 9 + 4 * 24 * 24 * (2 * 9)
     assert torch.equal(model[1].running_mean, before) and model.training
 
 
-def test_matmul_peak_is_a_positive_flop_rate():
-    assert benchmark.matmul_flops("cpu", size=256, repeats=2) > 1e6
+def test_the_pytorch_example_network_has_its_published_size():
+    net = accuracy.ExampleNet()
+    # conv 1->32 (3x3), conv 32->64 (3x3), fc 9216->128, fc 128->10, with biases
+    assert mnistlab.count_parameters(net) == 320 + 18_496 + 1_179_776 + 1_290 == 1_199_882
+    macs = 32 * 26 * 26 * 9 + 64 * 24 * 24 * (32 * 9) + 9216 * 128 + 128 * 10
+    assert flops.count_macs(net) == macs
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_training_flops_are_six_per_multiply_add():
-    assert benchmark.training_flops_per_image(15_880) == 6 * 15_880
+def test_matmul_peak_is_a_positive_flop_rate_and_training_costs_six_flops_per_mac():
+    assert machine.matmul_flops("cpu", size=256, repeats=2) > 1e6
+    assert flops.training_flops_per_image(15_880) == 6 * 15_880
 
 
-@pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    """One quick run over two networks, through the command line, with a JSON file.
-
-    It uses one thread: on a busy 2-core CI machine two threads mostly wait for each other.
-    """
-    path = tmp_path_factory.mktemp("bench") / "bench.json"
-    threads = torch.get_num_threads()
-    try:
-        arguments = ["--quick", "--models", "mlp", "lenet", "--threads", "1", "--json", str(path)]
-        benchmark.main(arguments)
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(threads)
-    return json.loads(path.read_text())
+# --- timing --------------------------------------------------------------------------------------
 
 
-def test_quick_run_has_a_row_per_model_with_positive_numbers(quick_report):
-    rows = {row["model"]: row for row in quick_report["rows"]}
-    assert list(rows) == ["mlp", "lenet"]
-    assert rows["mlp"]["macs_per_image"] == 15_880
-    assert rows["mlp"]["params"] == 15_910 and rows["lenet"]["params"] == 60_074
-    for row in rows.values():
-        for key in ("seed_images_per_s", "fast_images_per_s", "ratio", "fast_flops",
-                    "peak_fraction", "fast_peak_mb", "seed_peak_mb"):
-            assert row[key] > 0, key
-        assert row["ratio"] == pytest.approx(row["fast_images_per_s"] / row["seed_images_per_s"])
-        assert row["ratio_ceiling"] > 1  # the DataLoader always costs something
-    assert quick_report["matmul_flops"] > 0
+def test_timing_windows_last_seconds_not_batches(monkeypatch):
+    clock = [0.0]  # a fake clock that the runs below advance: no sleeping, no noise
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
+
+    def run_taking(seconds_per_batch):
+        def run(batches):
+            clock[0] += seconds_per_batch * batches
+            return 10 * batches  # 10 images per batch
+        return run
+
+    runs = {"slow": run_taking(0.1), "fast": run_taking(0.001)}
+    rates = timing.measure_rates(runs, "cpu", window=2.0, rounds=3)
+    for result in rates.values():
+        assert result["window_s"] == pytest.approx([2.0] * 3)  # seconds, whatever the speed
+    assert rates["slow"]["batches"] == 20 and rates["fast"]["batches"] == 2000
+    assert rates["slow"]["images_per_s"] == pytest.approx(100)
+    assert rates["fast"]["images_per_s"] == pytest.approx(10_000)
 
 
-def test_quick_run_times_variants_and_time_to_accuracy(quick_report):
-    assert "mlp" not in quick_report["variants"]  # layouts only matter for convolutions
-    assert quick_report["variants"]["lenet"]["float32"] > 0
-    assert "threads" not in quick_report  # new processes take seconds: full runs only
-    runs = quick_report["time_to_accuracy"]
-    assert runs[0]["data"].startswith("offline sample")
-    if len(runs) == 2:  # ../shared/mnist is present
-        assert runs[1]["data"] == "genuine MNIST files" and runs[1]["train_images"] == 64
-    for run in runs:
-        assert run["epochs"] == 1 and run["seconds"] > 0 and 0 <= run["accuracy"] <= 1
+def test_paired_ratio_is_the_median_of_same_round_ratios():
+    a = {"rounds": [100.0, 50.0, 90.0]}
+    b = {"rounds": [100.0, 100.0, 100.0]}
+    assert timing.paired_ratio(a, b) == pytest.approx(0.9)
 
 
-def test_report_survives_a_json_round_trip_and_prints_one_table(quick_report):
-    text = benchmark.format_report(quick_report)
-    assert "seed img/s" in text and "% peak" in text and "time to 98.0%" in text
-    lines = text.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["model", "params"])
-    rows = [line.split() for line in lines[header + 2 : header + 4]]  # after the dashes
-    assert [row[0] for row in rows] == ["mlp", "lenet"]
-    assert rows[0][1:3] == ["15,910", "15,880"]  # params, multiply-adds per image
-    assert json.loads(json.dumps(quick_report)) == quick_report
+# --- settings and effects --------------------------------------------------------------------
 
 
-def test_genuine_files_are_skipped_cleanly_when_the_folder_is_missing(tmp_path, capsys):
-    assert benchmark.genuine_mnist(tmp_path / "nothing here") is None
-    assert "Skipping the genuine MNIST files" in capsys.readouterr().out
-    assert benchmark.genuine_mnist(None) is None
+def test_settings_change_one_thing_at_a_time_from_float32():
+    names = [s.name for s in pipelines.settings_for("cpu", "cnn_bn")]
+    assert names == ["float32", "channels-last", "bf16", "channels-last+bf16"]
+    assert [s.name for s in pipelines.settings_for("cpu", "mlp")] == ["float32", "bf16"]
+    cuda = [s.name for s in pipelines.settings_for("cuda", "cnn", compile_models=True)]
+    assert cuda[0] == "float32" and cuda[-1].endswith("+compile") and len(cuda) == 5
+    assert "compile" not in " ".join(
+        s.name for s in pipelines.settings_for("cuda", "cnn", compile_models=False)
+    )
 
 
-def test_genuine_files_are_read_from_the_shared_folder(shared_mnist):
-    train_set, test_set = benchmark.genuine_mnist(shared_mnist)
-    assert len(train_set) >= benchmark.GENUINE_TRAIN_IMAGES and len(test_set) == 10_000
+def test_effects_are_ratios_of_runs_that_differ_in_one_thing():
+    settings = pipelines.settings_for("cpu", "cnn")
+    fast = {"float32": 200.0, "channels-last": 300.0, "bf16": 100.0,
+            "channels-last+bf16": 500.0}
+    effects = speed.effects(fast, tutorial_rate=50.0, settings=settings)
+    assert effects == {"pipeline": 4.0, "channels_last": 1.5, "bf16": 0.5, "all": 10.0}
+    mlp = speed.effects({"float32": 200.0, "bf16": 400.0}, 100.0,
+                        pipelines.settings_for("cpu", "mlp"))
+    assert mlp == {"pipeline": 2.0, "bf16": 2.0, "all": 4.0}
 
 
-def test_time_to_accuracy_stops_at_the_target(sample_sets):
+def test_fast_path_settings_train_in_their_layout_and_precision(sample_sets):
+    images, targets = mnistlab.dataset_to_tensors(sample_sets[0])
+    setting = pipelines.Setting(channels_last=True, precision="bf16")
+    run = pipelines.fast_path_run("cnn", images[:200], targets[:200], "cpu", setting)
+    before = [p.detach().clone() for p in run.model.parameters()]
+    assert run(3) == 300  # drop_last: two batches of 100, then a new pass
+    conv = next(m for m in run.model.modules() if isinstance(m, nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.model.parameters()))
+
+
+# --- time to accuracy --------------------------------------------------------------------------
+
+
+def _small(sample_sets):
     train, test = sample_sets
     x_train, y_train = mnistlab.dataset_to_tensors(train)
     x_test, y_test = mnistlab.dataset_to_tensors(test)
-    recipe = benchmark.Recipe(width=4, batch_size=100, epochs=3)
-    result = benchmark.time_to_accuracy(
-        x_train[:300], y_train[:300], x_test[:100], y_test[:100], "cpu", target=0.0,
-        recipe=recipe,
-    )
+    return x_train[:300], y_train[:300], x_test[:100], y_test[:100]
+
+
+def test_time_to_accuracy_stops_at_the_target(sample_sets):
+    recipe = accuracy.BNCNNRecipe(width=4, batch_size=100, epochs=3)
+    result = accuracy.time_to_accuracy(recipe, *_small(sample_sets), "cpu", target=0.0)
     assert result["reached"] and result["epochs"] == 1  # any accuracy reaches 0%
-    assert result["train_images"] == 300 and result["test_images"] == 100
+    assert result["seconds"] >= result["train_seconds"] > 0
+
+
+def test_the_example_recipe_runs_its_epochs_and_decays_its_learning_rate(sample_sets):
+    recipe = accuracy.ExampleRecipe(batch_size=100, epochs=2)
+    model, optimizer, scheduler, step_every = recipe.build(steps_per_epoch=3)
+    assert isinstance(optimizer, torch.optim.Adadelta) and step_every == "epoch"
+    optimizer.step()  # no gradients yet: changes nothing, but comes before the scheduler's step
+    scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.7)
+    result = accuracy.time_to_accuracy(recipe, *_small(sample_sets), "cpu", target=1.01)
+    assert not result["reached"] and result["epochs"] == 2  # 101% cannot be reached
+    assert result["best_accuracy"] == max(acc for _, acc in result["history"])
+
+
+def test_recipes_are_compared_as_medians_of_several_runs(sample_sets):
+    recipes = [accuracy.BNCNNRecipe(width=4, batch_size=100, epochs=2)]
+    data = [("small", *_small(sample_sets))]
+    [summary] = accuracy.compare_recipes(recipes, data, "cpu", target=0.0, repeats=3,
+                                         say=lambda *a, **k: None)
+    seconds = sorted(run["seconds"] for run in summary["runs"])
+    assert len(seconds) == 3 and summary["reached"] == 3
+    assert (summary["seconds_min"], summary["seconds_median"], summary["seconds_max"]) == (
+        seconds[0], seconds[1], seconds[2])
+    assert summary["train_images"] == 300 and summary["test_images"] == 100
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def test_genuine_files_are_skipped_cleanly_when_the_folder_is_missing(tmp_path, capsys):
+    assert accuracy.genuine_mnist(tmp_path / "nothing here") is None
+    assert "Skipping the genuine MNIST files" in capsys.readouterr().out
+    assert accuracy.genuine_mnist(None) is None
+
+
+def test_the_data_folder_is_an_option_defaulting_to_the_environment(monkeypatch):
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    assert cli.parse_args([]).data_dir is None  # no hidden default folder
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", "/some/where")
+    assert cli.parse_args([]).data_dir == "/some/where"
+    assert cli.parse_args(["--data-dir", "elsewhere"]).data_dir == "elsewhere"
+
+
+@pytest.mark.skipif(not HAS_SHARED, reason="../shared/mnist is absent (a fresh clone has none)")
+def test_genuine_files_are_read_from_the_data_folder():
+    train_set, test_set = accuracy.genuine_mnist(SHARED_MNIST)
+    assert len(train_set) >= accuracy.GENUINE_TRAIN_DIGITS and len(test_set) == 10_000
+
+
+# --- threads -----------------------------------------------------------------------------------
 
 
 def test_thread_settings_start_with_one_thread_and_cover_both_wait_policies():
-    settings = benchmark.thread_settings()
+    settings = speed.thread_settings()
     assert settings[0] == {"threads": 1, "omp_wait_policy": "not set"}
     if torch.get_num_threads() > 1:
         assert {s["omp_wait_policy"] for s in settings[1:]} == {"not set", "PASSIVE"}
@@ -139,16 +210,90 @@ def test_thread_probe_measures_with_the_threads_it_was_given(monkeypatch):
     monkeypatch.setenv("MNISTLAB_SAMPLE", "1")
     before = torch.get_num_threads()
     try:
-        numbers = benchmark.probe_threads("mlp", 1, seconds=0)
+        rate = speed.probe_threads("mlp", 1, window=0)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-    assert numbers["images_per_s"] > 0 and numbers["matmul_flops"] > 0
+    assert rate > 0
 
 
-def test_gpu_variants_are_listed_without_needing_a_gpu():
-    cnn = benchmark.variant_names("cuda", "cnn_bn")
-    assert cnn[:2] == ["float32", "amp"] and "amp+channels_last+compile" in cnn
-    assert "channels_last" not in benchmark.variant_names("cuda", "mlp")
-    assert "compile" not in " ".join(benchmark.variant_names("cuda", "cnn", compile_models=False))
-    assert benchmark.variant_names("cpu", "mlp") == []  # layouts only matter for convolutions
+# --- the whole run, through the GPU script's CPU check ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cpu_check(tmp_path_factory):
+    """benchmarks/gpu_check.sh --cpu-check: the quick benchmark over two networks, on the CPU.
+
+    One thread: on a busy 2-core CI machine two threads mostly wait for each other. The
+    notebook step is left to nbval, which runs notebook 06 anyway.
+    """
+    if shutil.which("bash") is None:
+        pytest.skip("gpu_check.sh needs bash")
+    out = tmp_path_factory.mktemp("gpu_check")
+    command = ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--cpu-check",
+               "--skip-notebook", "--out", str(out)]
+    if HAS_SHARED:
+        command += ["--data-dir", str(SHARED_MNIST)]
+    command += ["--", "--models", "mlp", "lenet", "--threads", "1"]
+    env = dict(os.environ, MNISTLAB_SAMPLE="1", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def quick_report(cpu_check):
+    return json.loads((cpu_check / "bench.json").read_text())
+
+
+def test_gpu_script_refuses_without_a_gpu_unless_asked_for_a_cpu_check(cpu_check):
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--out",
+                           str(cpu_check / "refused")], cwd=REPO, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 1 and "--cpu-check" in done.stderr
+    assert "device: cpu" in (cpu_check / "machine.txt").read_text()
+    assert "± its 95% margin." in (cpu_check / "bench.txt").read_text()
+
+
+def test_quick_run_has_a_row_per_model_with_its_effects(quick_report):
+    rows = {row["model"]: row for row in quick_report["rows"]}
+    assert list(rows) == ["mlp", "lenet"]
+    assert rows["mlp"]["macs_per_image"] == 15_880
+    assert rows["mlp"]["params"] == 15_910 and rows["lenet"]["params"] == 60_074
+    for row in rows.values():
+        for key in ("tutorial_pipeline_images_per_s", "fast_path_images_per_s",
+                    "fast_path_flops", "peak_fraction", "fast_path_peak_mb"):
+            assert row[key] > 0, key
+        assert row["effects"]["pipeline"] == pytest.approx(
+            row["fast_path_images_per_s"] / row["tutorial_pipeline_images_per_s"])
+    assert "channels_last" in rows["lenet"]["effects"]  # layouts only matter for convolutions
+    assert "channels_last" not in rows["mlp"]["effects"]
+    assert quick_report["pipelines"] == {"tutorial_pipeline": pipelines.TUTORIAL,
+                                         "fast_path": pipelines.FAST_PATH}
+
+
+def test_quick_run_measures_fit_and_both_recipes(quick_report):
+    assert [r["model"] for r in quick_report["fit_overhead"]] == ["mlp", "PyTorch example"]
+    assert all(r["fit_over_bare"] > 0 for r in quick_report["fit_overhead"])
+    assert "threads" not in quick_report  # new processes take seconds: full runs only
+    runs = quick_report["time_to_accuracy"]
+    assert [r["recipe"] for r in runs[:2]] == ["cnn_bn (this package)", "PyTorch MNIST example"]
+    assert runs[0]["data"].startswith("offline sample")
+    assert [r["data"] for r in runs[2:]] == (["genuine MNIST files"] * 2 if HAS_SHARED else [])
+    for run in runs:
+        assert run["runs"][0]["epochs"] == 1 and 0 <= run["best_accuracy_median"] <= 1
+
+
+def test_report_uses_the_pipelines_names_and_survives_json(quick_report):
+    text = report.format_report(quick_report)
+    assert pipelines.TUTORIAL in text and pipelines.FAST_PATH in text
+    assert "seed" not in text.replace("seeds 0-", "")  # a reader would take it for a random seed
+    assert "ceiling" not in text
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["model", "params"])
+    rows = [line.split() for line in lines[header + 2 : header + 4]]  # after the dashes
+    assert [row[0] for row in rows] == ["mlp", "lenet"]
+    assert rows[0][1:3] == ["15,910", "15,880"]  # params, multiply-adds per image
+    assert rows[0][6] == "-"  # no layout effect for an MLP
+    assert json.loads(json.dumps(quick_report)) == quick_report
