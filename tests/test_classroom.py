@@ -77,7 +77,7 @@ def test_slide_rules_headings_overflow_skips_and_notes():
     cells = [
         cell("md", "# 01 · Title"),
         cell("code", setup),
-        cell("code", "import torch\nfrom torch import nn"),
+        cell("code", "import torch\nfrom torch import nn\n%matplotlib inline"),
         cell("md", "## A section"),
         cell("code", long_code),  # 16 lines, fits under the heading
         cell("code", long_code),  # would make 34: a new subslide

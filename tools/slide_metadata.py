@@ -11,9 +11,9 @@ hand and running it twice changes nothing:
 * the cells after a heading are added to its slide ("-") until the slide would be longer than
   `MAX_LINES` lines of prose and code (counted as `slide_lines` does); the cell that would
   overflow starts a "subslide";
-* the install cell, cells holding only imports, and exercise solutions are "skip" (the
-  exercise text stays, so students see the task and the lecturer shows the answer in the
-  notebook itself);
+* the install cell, cells holding only imports (and %magics), and exercise solutions are
+  "skip" (the exercise text stays, so students see the task and the lecturer shows the
+  answer in the notebook itself);
 * cells an author marked "notes" (speaker notes, shown only in the speaker view) stay so.
 
 It also sets the notebook's `rise` metadata: a 1280x720 slide and scrolling for the rare
@@ -59,10 +59,11 @@ def slide_lines(cell):
 
 
 def is_imports_only(cell):
-    """True for a code cell whose every line (comments aside) imports something."""
+    """True for a code cell whose every line (comments aside) is an import or a %magic."""
     lines = [line for line in source(cell).split("\n") if line.strip()]
     lines = [line for line in lines if not line.lstrip().startswith("#")]
-    return cell["cell_type"] == "code" and bool(lines) and all(IMPORT_LINE.match(x) for x in lines)
+    bookkeeping = [x for x in lines if IMPORT_LINE.match(x) or x.lstrip().startswith("%")]
+    return cell["cell_type"] == "code" and bool(lines) and bookkeeping == lines
 
 
 def heading(cell, marker):
