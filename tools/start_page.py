@@ -11,6 +11,7 @@ import sys
 
 import nbformat
 from classroom import NOTEBOOKS, read_json, series, source
+from slide_metadata import update
 
 PATH = NOTEBOOKS / "00_start_here.ipynb"
 
@@ -56,6 +57,7 @@ def page():
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
+    update(nb)  # slide metadata, like every notebook
     return nb
 
 
