@@ -70,7 +70,9 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
     """Return `(train_set, test_set)`: real MNIST, from torchvision or the offline sample.
 
     Args:
-        root: folder holding (or to receive) `MNIST/raw/`; default `default_root()`.
+        root: folder holding (or to receive) `MNIST/raw/` with MNIST's four files
+            (`*-ubyte`, or the official `*-ubyte.gz`, used offline); default
+            `default_root()`.
         transform: applied to each PIL image; default `MNIST_TRANSFORM` (ToTensor + Normalize).
             Pass `None` to get PIL images, as torchvision does.
         download: let torchvision download MNIST when it is not in `root` yet.
