@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -240,4 +241,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # `kill` (SIGTERM) exits through main's `with` blocks, so the kernel is shut down and the
+    # temporary folder (with the 47 MB proxy) is removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sys.exit(main())
