@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out="gpu_check_$(date -u +%Y%m%d-%H%M)"
+out="build/gpu_check_$(date -u +%Y%m%d-%H%M)"  # build/ is git-ignored
 data_dir=""
 cpu_check=0
 notebook=1

@@ -20,6 +20,8 @@ from .accuracy import ExampleNet
 from .pipelines import BATCH_SIZE, LEARNING_RATE, fast_path_steps
 from .timing import measure_rates, paired_ratio
 
+OVERHEAD_DIGITS = 4_000  # training digits used: whole epochs of a second or two on 2 CPU cores
+
 # (label, how to build the model, batch size): the smallest network, where the loop's own
 # cost shows most, and the PyTorch example's network, where it was first noticed.
 OVERHEAD_MODELS = {

@@ -38,7 +38,7 @@ def _speed_table(report):
     compiled = any("compile" in row["effects"] for row in rows)
     header = (
         f"{'model':<9} {'params':>8} {'MACs/img':>11} {'tutorial':>9} {'fast':>9} "
-        f"{'pipeline':>8} {'layout':>7} {precision:>6} {'all':>6}"
+        f"{'pipeline':>8} {'layout':>7} {precision:>6} {'best':>6}"
         + (f" {'compile':>7}" if compiled else "")
         + f" {'GFLOP/s':>8} {'% peak':>6} {'peak MB':>8}"
     )
@@ -56,7 +56,7 @@ def _speed_table(report):
             f"{row['tutorial_pipeline_images_per_s']:>9,.0f} "
             f"{row['fast_path_images_per_s']:>9,.0f} "
             f"{factor(e['pipeline']):>8} {factor(e.get('channels_last')):>7} "
-            f"{factor(e.get(precision)):>6} {factor(e['all']):>6}"
+            f"{factor(e.get(precision)):>6} {factor(e['best']):>6}"
             + (f" {factor(e.get('compile')):>7}" if compiled else "")
             + f" {row['fast_path_flops'] / 1e9:>8.1f} {row['peak_fraction']:>6.0%} "
             f"{row['fast_path_peak_mb']:>8,.0f}"
@@ -70,10 +70,10 @@ def _speed_table(report):
         "  (TensorLoader), a loop that never waits for the device.",
         "Both in float32 and PyTorch's default layout (NCHW) unless a column says otherwise.",
         "pipeline: fast / tutorial. layout: the fast path in channels-last / fast (CNNs only).",
-        f"{precision}: the fast path with autocast to {precision} / fast. all: the fast path with"
-        " every",
-        "  change that applies / tutorial" + (". compile: all with torch.compile / all." if compiled
-                                             else "."),
+        f"{precision}: the fast path with autocast to {precision} / fast. best: the fastest setting"
+        " of the",
+        "  fast path / tutorial" + (". compile: torch.compile / the same setting without it."
+                                    if compiled else "."),
         "GFLOP/s: fast, at 6 FLOPs per multiply-add; % peak: its share of the peak above.",
         {"vmhwm": "peak MB: peak resident memory of the process while the fast path trained",
          "ru_maxrss": "peak MB: the process's peak resident memory since it started",

@@ -115,10 +115,11 @@ def test_effects_are_ratios_of_runs_that_differ_in_one_thing():
     fast = {"float32": 200.0, "channels-last": 300.0, "bf16": 100.0,
             "channels-last+bf16": 500.0}
     effects = speed.effects(fast, tutorial_rate=50.0, settings=settings)
-    assert effects == {"pipeline": 4.0, "channels_last": 1.5, "bf16": 0.5, "all": 10.0}
-    mlp = speed.effects({"float32": 200.0, "bf16": 400.0}, 100.0,
+    assert effects == {"pipeline": 4.0, "channels_last": 1.5, "bf16": 0.5, "best": 10.0,
+                       "best_setting": "channels-last+bf16"}
+    mlp = speed.effects({"float32": 200.0, "bf16": 100.0}, 100.0,
                         pipelines.settings_for("cpu", "mlp"))
-    assert mlp == {"pipeline": 2.0, "bf16": 2.0, "all": 4.0}
+    assert mlp == {"pipeline": 2.0, "bf16": 0.5, "best": 2.0, "best_setting": "float32"}
 
 
 def test_fast_path_settings_train_in_their_layout_and_precision(sample_sets):
