@@ -2,7 +2,9 @@
 
 One small module per idea, each named after it:
 
-* `data`: MNIST (torchvision, or an offline sample of real digits), loaders
+* `data`: MNIST (torchvision, or an offline sample of real digits), splits;
+  `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format checked;
+  `checks`: what the training functions check first, with errors that say the fix
 * `models`: every network of the series, by name
 * `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
 * `plotting`: pixel values, image grids, curves, confusion matrix
