@@ -208,7 +208,11 @@ def main(argv=None):
             from make_proxy import make_proxy
 
             data_dir = Path(scratch) / "proxy"
-            print(f"timings: building the size proxy ({make_proxy(data_dir):,} training digits)",
+            try:
+                digits = make_proxy(data_dir)
+            except (FileNotFoundError, ValueError) as err:
+                parser.error(f"--proxy could not be built: {err}")
+            print(f"timings: built the size proxy ({digits:,} training digits)",
                   file=sys.stderr, flush=True)
         env, data_line = data_environment(data_dir, args.sample)
         if args.proxy:
