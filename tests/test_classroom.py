@@ -97,7 +97,7 @@ def test_slide_rules_headings_overflow_skips_and_notes():
 
 def test_a_code_cell_counts_its_wrapped_lines():
     assert slide_metadata.slide_lines(cell("code", "a = 1\nb = 2")) == 3  # two lines + padding
-    assert slide_metadata.slide_lines(cell("code", "x" * 200)) == 4  # wraps to three
+    assert slide_metadata.slide_lines(cell("code", "x" * 250)) == 4  # wraps to three
     assert slide_metadata.slide_lines(cell("md", "## Title\n\nword " * 1)) == 3.5
 
 

@@ -29,8 +29,12 @@ import textwrap
 import nbformat
 from classroom import is_setup, is_solution, series, source
 
-MAX_LINES = 22  # prose + code lines on one slide: fits a 1280x720 screen at RISE's font sizes
-WRAP = 90  # characters per line on a 1280-pixel-wide slide, for prose and for code
+# Prose + code lines on one slide. Measured in screenshots of a 1280x720 slide: a code line
+# takes 22 px in the static decks (18 px in RISE), and about 640 px are free below the top
+# margin, so 28 lines fit (a 27-line slide of notebook 07 ends at 650 px); a tall output
+# below them scrolls.
+MAX_LINES = 28
+WRAP = 110  # characters per line on a 1280-pixel-wide slide (static decks; RISE fits more)
 RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "enable_chalkboard": False}
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )")
