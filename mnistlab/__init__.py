@@ -45,7 +45,13 @@ from .digits import (
     random_distort,
     to_batch,
 )
-from .metrics import accuracy_interval, accuracy_margin, differ, format_accuracy
+from .metrics import (
+    accuracy_interval,
+    accuracy_margin,
+    differ,
+    format_accuracy,
+    mean_interval,
+)
 from .models import (
     BNCNN,
     CNN,

@@ -90,8 +90,10 @@ def dataset_to_tensors(dataset):
     image by image, so the result always matches what `dataset[i]` returns.
     """
     base, indices = dataset, None
-    if isinstance(dataset, Subset):
-        base, indices = dataset.dataset, torch.as_tensor(dataset.indices)
+    while isinstance(base, Subset):  # a Subset of a Subset (take, then train_val_split) too
+        inner = torch.as_tensor(base.indices)
+        indices = inner if indices is None else inner[indices]
+        base = base.dataset
     scale = _affine_of(getattr(base, "transform", "unknown"))
     if hasattr(base, "data") and hasattr(base, "targets") and scale is not None:
         data, targets = torch.as_tensor(base.data), torch.as_tensor(base.targets)

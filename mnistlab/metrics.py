@@ -85,6 +85,38 @@ def format_accuracy(accuracy, total, confidence=0.95):
     return f"{accuracy:.2%} ± {100 * margin:.2f} ({total:,} digits)"
 
 
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (any statistics table).
+T_95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def mean_interval(values):
+    """Return `(mean, margin)` of a few repeated measurements, e.g. accuracies over seeds.
+
+    The margin is the half-width of a 95% interval for the mean (Student's t), so
+    "mean ± margin" is how sure we are of the average. With 3 to 5 runs it is wide:
+    that is the honest size of what a handful of runs can show.
+
+    Args:
+        values: two or more numbers (a list, a NumPy array or a tensor).
+
+    Introduced in notebook 04.
+    """
+    values = [float(v) for v in values]
+    n = len(values)
+    if n < 2:
+        raise ValueError(
+            f"values must hold at least two measurements to say how much they vary, got {n}: "
+            f"repeat the run with other seeds"
+        )
+    mean = sum(values) / n
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))  # sample std
+    df = n - 1
+    t = T_95[df - 1] if df <= len(T_95) else Z_95 + (Z_95**3 + Z_95) / (4 * df)
+    return mean, t * spread / math.sqrt(n)
+
+
 def differ(accuracy_a, accuracy_b, total, confidence=0.95):
     """Return True when two accuracies on `total` examples are further apart than their noise.
 

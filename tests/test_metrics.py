@@ -53,3 +53,30 @@ def test_bad_confidence_names_it():
     with pytest.raises(ValueError, match="confidence"):
         accuracy_interval(5, 10, confidence=95)
     assert math.isfinite(accuracy_interval(5, 10, confidence=0.9)[0])
+
+
+def test_mean_interval_matches_a_t_table_computation():
+    from mnistlab.metrics import mean_interval
+
+    mean, margin = mean_interval([0.90, 0.92, 0.94, 0.91, 0.93])
+    assert mean == pytest.approx(0.92)
+    # sample std 0.015811; t(4 df) = 2.776; margin = 2.776 * 0.015811 / sqrt(5)
+    assert margin == pytest.approx(2.776 * 0.0158114 / 5**0.5, rel=1e-4)
+    assert mean_interval([1, 1, 1])[1] == 0
+    with pytest.raises(ValueError, match="values"):
+        mean_interval([0.9])
+
+
+def test_nested_subsets_turn_into_tensors_the_fast_way_and_match_indexing():
+    import torch
+    from torch.utils.data import Subset
+
+    from mnistlab import MNISTSample, dataset_to_tensors, take, train_val_split
+    from mnistlab.data import MNIST_TRANSFORM
+
+    base = MNISTSample(train=False, transform=MNIST_TRANSFORM)
+    inner, _ = train_val_split(take(base, 300), val_fraction=0.2, seed=1)
+    images, labels = dataset_to_tensors(Subset(inner, [5, 0, 7]))
+    for row, i in enumerate([5, 0, 7]):
+        image, label = inner[i]
+        assert torch.allclose(images[row], image, atol=1e-6) and labels[row] == label
