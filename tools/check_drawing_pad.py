@@ -145,12 +145,14 @@ ASK_KERNEL = """(async () => {
 
 def run_check(chromium, screenshot, port, workdir):
     token = secrets.token_hex(16)
-    shutil.copy(NOTEBOOK, workdir / NOTEBOOK.name)
+    notebooks = workdir / "notebooks"  # what the lab shows; its settings live beside it
+    notebooks.mkdir()
+    shutil.copy(NOTEBOOK, notebooks / NOTEBOOK.name)
     env = dict(os.environ, MNISTLAB_SAMPLE="1", JUPYTER_CONFIG_DIR=str(workdir / "config"),
                JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"))
     lab = subprocess.Popen(
         [str(JUPYTER), "lab", "--no-browser", "--allow-root", f"--port={port}",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={workdir}",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={notebooks}",
          "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "lab.log", "w"),
     )
