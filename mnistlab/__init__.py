@@ -10,6 +10,7 @@ One small module per idea, each named after it:
 * `plotting`: pixel values, image grids, curves, confusion matrix
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
 * `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
+  `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
   `python -m mnistlab.predict IMAGE.png` reads one from the command line
 * `device`, `seed`, `checkpoint`, `summary`: the helpers around them
 
@@ -35,16 +36,8 @@ from .data import (
     train_val_split,
 )
 from .device import describe_device, get_device, model_device
-from .digits import (
-    STROKE_DIGITS,
-    BlankImageError,
-    DigitImageError,
-    DrawingPad,
-    draw_strokes,
-    preprocess,
-    random_distort,
-    to_batch,
-)
+from .digits import BlankImageError, DigitImageError, preprocess, to_batch
+from .drawing import STROKE_DIGITS, DrawingPad, draw_strokes, random_distort
 from .metrics import (
     accuracy_interval,
     accuracy_margin,

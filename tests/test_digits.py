@@ -1,4 +1,4 @@
-"""Tests for mnistlab.digits: MNIST-style preprocessing, stroke drawing, distortions, the pad."""
+"""Tests for mnistlab.digits (preprocessing) and mnistlab.drawing (strokes, distortions, pad)."""
 
 import numpy as np
 import pytest
@@ -6,15 +6,15 @@ import torch
 from PIL import Image
 
 import mnistlab
-from mnistlab import digits
+from mnistlab import digits, drawing
 from mnistlab.digits import (
     BlankImageError,
     DigitImageError,
     centre_of_mass,
-    draw_strokes,
     load_image,
     preprocess,
 )
+from mnistlab.drawing import draw_strokes
 
 
 def ink_box(pixels):
@@ -179,9 +179,9 @@ def test_to_batch_normalises_like_mnist_transform(sample_sets):
 def test_random_distort_is_repeatable_and_keeps_the_paper(sample_sets):
     images, _ = mnistlab.dataset_to_tensors(sample_sets[0])
     batch = images[:64]
-    first = digits.random_distort(batch, generator=torch.Generator().manual_seed(1))
-    again = digits.random_distort(batch, generator=torch.Generator().manual_seed(1))
-    other = digits.random_distort(batch, generator=torch.Generator().manual_seed(2))
+    first = drawing.random_distort(batch, generator=torch.Generator().manual_seed(1))
+    again = drawing.random_distort(batch, generator=torch.Generator().manual_seed(1))
+    other = drawing.random_distort(batch, generator=torch.Generator().manual_seed(2))
     assert first.shape == batch.shape
     torch.testing.assert_close(first, again)
     assert not torch.allclose(first, other)
@@ -199,7 +199,7 @@ def test_random_distort_without_change_is_the_identity(sample_sets):
     images, _ = mnistlab.dataset_to_tensors(sample_sets[0])
     batch = images[:8]
     torch.manual_seed(0)
-    same = digits.random_distort(batch, degrees=0, scale=(1, 1), shift=0)
+    same = drawing.random_distort(batch, degrees=0, scale=(1, 1), shift=0)
     # Only the stroke width may change: one third each thinner, unchanged, thicker.
     unchanged = [(same[i] - batch[i]).abs().max() < 1e-4 for i in range(8)]
     assert any(unchanged)

@@ -11,7 +11,8 @@ from PIL import Image
 
 import mnistlab
 import mnistlab.predict as predict_module  # the module; mnistlab.predict stays callable
-from mnistlab.digits import draw_strokes, preprocess, to_batch
+from mnistlab.digits import preprocess, to_batch
+from mnistlab.drawing import draw_strokes
 
 
 @pytest.fixture(scope="module")
