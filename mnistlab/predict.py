@@ -24,7 +24,8 @@ import torch
 
 from .checkpoint import save_checkpoint
 from .data import TensorLoader, default_root, load_mnist
-from .digits import DigitImageError, preprocess, random_distort, to_batch
+from .digits import DigitImageError, preprocess, to_batch
+from .drawing import random_distort
 from .models import MODELS, build_model
 from .training import evaluate, train_one_epoch
 from .training import predict as predict_probabilities
