@@ -213,7 +213,11 @@ def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path, monkeypatc
         client = NotebookClient(
             nb, km=kernel, timeout=900, resources={"metadata": {"path": str(tmp_path)}}
         )
-        client.execute()  # raises CellExecutionError, naming the cell, if one fails
+        try:
+            client.execute()  # raises CellExecutionError, naming the cell, if one fails
+        finally:  # nbclient leaves a kernel it was handed running: stop it
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=True)
         errors = [
             o for c in nb.cells if c.cell_type == "code" and "raises-exception" not in
             c.metadata.get("tags", []) for o in c.outputs if o.output_type == "error"
