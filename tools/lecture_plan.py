@@ -68,6 +68,9 @@ def sections(nb):
     return [s for s in result if s[1] or s[2]]
 
 
+CELLS = "__cells__"  # where measured() keeps each notebook's cell times
+
+
 def measured(path):
     """{notebook stem: {section title: seconds}} from a tools/timings.py JSON file."""
     if not path:
@@ -75,7 +78,8 @@ def measured(path):
     report = json.loads(open(path, encoding="utf-8").read())
     return {
         re.sub(r"\.ipynb$", "", str(r["notebook"]).split("/")[-1]): {
-            s["title"]: s["seconds"] for s in r["sections"]
+            **{s["title"]: s["seconds"] for s in r["sections"]},
+            CELLS: [(c["seconds"], c["first_line"][:60]) for c in r.get("cells", [])],
         }
         for r in report["notebooks"]
     }
@@ -116,7 +120,10 @@ def plan(path, sample, full):
         sums = [sum(r[2] for r in rows[: i + 1]) for i in range(len(rows))]
         cut = min(range(len(rows) - 1), key=lambda i: abs(sums[i] - talk_total / 2))
         rows.insert(cut + 1, ["**— session break —**", "", "", "", ""])
-    slow = sorted((c for s in sections(nb) for c in s[3]), reverse=True)[:3]
+    measured_cells = sample.get(path.stem, {}).get(CELLS)
+    where = "measured" if measured_cells else "stored run"
+    cells = measured_cells or [c for s in sections(nb) for c in s[3]]
+    slow = sorted(cells, reverse=True)[:3]
     lines = [
         f"### {title} (`{path.name}`)", "",
         *(["Afterwards students can:", "", goals, ""] if goals else []),
@@ -128,7 +135,7 @@ def plan(path, sample, full):
     ]
     if slow and slow[0][0] >= 1:
         listed = "; ".join(f"`{line}` {seconds:.0f} s" for seconds, line in slow if seconds >= 1)
-        lines += [f"Slowest cells (sample, stored run): {listed}.", ""]
+        lines += [f"Slowest cells (sample, {where}): {listed}.", ""]
     return "\n".join(lines)
 
 
