@@ -1,12 +1,14 @@
 """The classroom kit: slide metadata, static decks and student editions cover every notebook.
 
 Slide checks read the committed notebooks. The deck test renders every notebook and checks
-that no script or style sheet comes from the network. The student-edition test builds the
-edition and runs every student notebook top to bottom in a fresh kernel (the slow one: about
-as long as running the series once).
+that no script or style sheet comes from the network. The student-edition tests build the
+edition, check that no cell needs a name only a solution defines, and (with
+MNISTLAB_SLOW_TESTS=1, as long as running the series once) run every student notebook.
 """
 
+import ast
 import json
+import os
 import re
 import sys
 from html.parser import HTMLParser
@@ -192,6 +194,92 @@ def test_student_edition_has_no_solutions_and_no_outputs(edition):
             assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in shown)
 
 
+def python_of(cell):
+    """A code cell's source as plain Python (IPython turns `%magic` lines into calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(classroom.source(cell))
+
+
+TIMING_MAGICS = ("time", "timeit", "prun")  # magics that run Python code given to them
+
+
+class Names(ast.NodeVisitor):
+    """The names a cell binds at its top level, and every name it reads."""
+
+    def __init__(self, code):
+        self.bound, self.read = set(), set()
+        self.visit(ast.parse(code))
+
+    def visit_Name(self, node):
+        (self.bound if isinstance(node.ctx, ast.Store) else self.read).add(node.id)
+
+    def visit_FunctionDef(self, node):  # binds its name; its body reads (not binds) names
+        self.bound.add(node.name)
+        inside = Names("")
+        for child in ast.iter_child_nodes(node):
+            inside.visit(child)
+        self.read |= inside.read
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_alias(self, node):  # import x.y as z binds z; import x.y binds x
+        self.bound.add(node.asname or node.name.split(".")[0])
+
+    def visit_Call(self, node):  # %time code, %%time: the code is a string argument
+        self.generic_visit(node)
+        name = getattr(node.func, "attr", "")
+        magic = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
+        if name in ("run_line_magic", "run_cell_magic") and magic in TIMING_MAGICS:
+            code = Names(node.args[-1].value)
+            self.bound |= code.bound
+            self.read |= code.read
+
+
+def names_only_a_solution_gives(nb):
+    """[(cell number, name)]: a later cell reads a name that only a solution cell bound.
+
+    In the student edition the solutions are gone, so such a cell stops with a NameError.
+    """
+    missing, from_solutions, bound = [], set(), set()
+    for number, each in enumerate(nb.cells, start=1):
+        if each.cell_type != "code":
+            continue
+        names = Names(python_of(each))
+        if classroom.is_solution(each):
+            from_solutions |= names.bound - bound
+            continue
+        missing += [(number, n) for n in sorted(names.read & from_solutions - names.bound)]
+        bound |= names.bound
+        from_solutions -= names.bound
+    return missing
+
+
+def test_the_name_check_finds_a_cell_that_needs_a_solution():
+    solution = nbformat.v4.new_code_cell("import numpy as np\nanswer = np.zeros(3)")
+    solution.metadata["tags"] = [classroom.SOLUTION_TAG]
+    cells = [
+        nbformat.v4.new_code_cell("x = 1\ndef f():\n    local = 2\n    return local"),
+        solution,
+        nbformat.v4.new_code_cell("%time print(answer, x, local)"),
+        nbformat.v4.new_code_cell("np = None\nprint(np)"),  # binds it itself: fine
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    assert names_only_a_solution_gives(nb) == [(3, "answer")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_needs_a_name_that_only_a_solution_defines(path):
+    """The student edition is the notebook without its solutions: it runs top to bottom
+    exactly when nbval's run of the full notebook passes and no later cell reads a name
+    that only a solution bound. The slow test below runs the editions themselves."""
+    assert names_only_a_solution_gives(read(path)) == [], "define these outside the solutions"
+
+
+@pytest.mark.skipif(
+    os.environ.get("MNISTLAB_SLOW_TESTS") != "1",
+    reason="runs every student notebook (6 minutes): set MNISTLAB_SLOW_TESTS=1",
+)
 def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path, monkeypatch):
     """Run each student notebook in a fresh kernel on the offline sample (minutes)."""
     from jupyter_client import KernelManager
