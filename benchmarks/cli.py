@@ -27,7 +27,7 @@ from .accuracy import (
     genuine_mnist,
 )
 from .machine import current_memory_mb, machine_info, matmul_flops
-from .overhead import OVERHEAD_DIGITS, OVERHEAD_MODELS, fit_overhead
+from .overhead import OVERHEAD_MODELS, fit_overhead
 from .pipelines import BATCH_SIZE, FAST_PATH, LEARNING_RATE, TUTORIAL, dataloader_steps
 from .report import format_report
 from .speed import benchmark_model, benchmark_threads
@@ -127,11 +127,11 @@ def run_benchmark(models=None, quick=False, window=1.0, rounds=3, target=0.98, d
     # 3. What fit costs on top of a bare loop.
     report["fit_overhead"] = []
     if overhead:
-        n = 256 if quick else OVERHEAD_DIGITS
+        n = 256 if quick else len(targets)
         for label in OVERHEAD_MODELS:
             say(f"fit against a bare loop: {label} ...", flush=True)
             report["fit_overhead"].append(
-                fit_overhead(label, images[:n], targets[:n], device, window, max(rounds, 5))
+                fit_overhead(label, images[:n], targets[:n], device, rounds=2 if quick else None)
             )
 
     # 4. Thread settings (CPU only; each needs a new process, so full runs only).

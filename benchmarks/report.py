@@ -89,12 +89,13 @@ def _speed_table(report):
 
 
 def _overhead_table(report):
-    lines = ["mnistlab.fit against a bare loop, same TensorLoader and model, interleaved:",
+    lines = ["mnistlab.fit against a bare loop, same TensorLoader and model, one epoch a round:",
              f"{'model':<16} {'batch':>5} {'fit img/s':>10} {'bare img/s':>11} {'fit / bare':>11}"]
     for r in report["fit_overhead"]:
         lines.append(f"{r['model']:<16} {r['batch_size']:>5} {r['fit_images_per_s']:>10,.0f} "
                      f"{r['bare_images_per_s']:>11,.0f} {r['fit_over_bare']:>10.1%}")
-    lines.append("fit / bare: the median over rounds of the two rates measured in the same round.")
+    lines.append("img/s: the fastest round; fit / bare: the median over rounds of the two rates "
+                 "measured in the same round.")
     return lines
 
 

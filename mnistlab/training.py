@@ -76,12 +76,14 @@ def _device_for(model, device):
 
 
 def batch_loss(loss_fn, logits, labels):
-    """Call `loss_fn`; return (the loss to minimise, the batch's summed loss for the report).
+    """Call `loss_fn`; return (the loss to minimise, how many examples it stands for).
 
     Works with a function (`F.cross_entropy`) or a module (`nn.CrossEntropyLoss()`), with
     any reduction: "mean" (the default), "sum", or "none" (one loss per example, whose
-    mean is minimised). The summed loss divided by the examples seen gives the mean
-    loss per example that `train_one_epoch` and `evaluate` report.
+    mean is minimised). Loss times count is the batch's summed loss: adding those up and
+    dividing by the examples seen gives the mean loss per example that `train_one_epoch`
+    and `evaluate` report. The count is a plain number, so nothing is computed per batch
+    for the report.
     """
     loss = loss_fn(logits, labels)
     if not isinstance(loss, torch.Tensor):
@@ -90,13 +92,11 @@ def batch_loss(loss_fn, logits, labels):
             f"with torch operations, e.g. torch.nn.functional.cross_entropy(logits, labels)"
         )
     if loss.dim() > 0:  # reduction="none": one loss per example
-        return loss.mean(), loss.sum()
+        return loss.mean(), len(labels)
     reduction = getattr(loss_fn, "reduction", None) or getattr(loss_fn, "keywords", {}).get(
         "reduction", "mean"
     )  # a module's attribute, or functools.partial(F.cross_entropy, reduction=...)
-    if reduction == "sum":
-        return loss, loss
-    return loss, loss * len(labels)
+    return loss, 1 if reduction == "sum" else len(labels)
 
 
 @contextmanager
@@ -136,7 +136,7 @@ def train_one_epoch(
 
     Each batch's loss and outputs are kept as they are (references, no copies) and
     added up once at the end, so the loop adds no work per batch to the training step
-    and never waits for the device between batches.
+    and never waits for the device between batches (but every 50 batches, for a NaN).
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
@@ -154,33 +154,37 @@ def train_one_epoch(
         )
     device = _device_for(model, device)
     model.train()
-    sums, outputs, labels = [], [], []  # per batch, on the device: added up after the loop
+    losses, counts, outputs, labels = [], [], [], []  # per batch: added up after the loop
     seen = batch = 0
     batches = checks.checked_batches(loader, model)
     if progress:
         batches = tqdm(batches, total=_length(loader), desc=f"epoch {epoch}", leave=False)
     for batch, (x, y) in enumerate(batches, start=1):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if x.device != device:  # a TensorLoader's batches are already there
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)  # gradients accumulate unless cleared
         logits = model(x)  # (B, 10)
-        loss, summed = batch_loss(loss_fn, logits, y)
+        loss, count = batch_loss(loss_fn, logits, y)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        sums.append(summed.detach())  # .detach(): keep the number, not the graph
+        losses.append(loss.detach())  # .detach(): keep the number, not the graph
+        counts.append(count)
         outputs.append(logits.detach())
         labels.append(y)
         seen += len(y)
         if batch % NAN_CHECK_EVERY == 0:  # every batch since the last check, in one look
-            if not torch.stack(sums[-NAN_CHECK_EVERY:]).isfinite().all():
+            if not torch.stack(losses[-NAN_CHECK_EVERY:]).isfinite().all():
                 raise TrainingDiverged(_divergence_message(epoch, batch, loss.item(), x))
     if seen == 0:
         raise ValueError(
             "the training loader yielded no batches: its dataset is empty, or drop_last=True "
             "with fewer examples than batch_size; check len(loader.dataset) and batch_size"
         )
-    mean_loss = torch.stack(sums).sum().item() / seen
+    losses = torch.stack(losses).float()  # float32: MPS has no float64
+    mean_loss = (losses @ torch.tensor(counts, dtype=torch.float32, device=losses.device)).item()
+    mean_loss /= seen
     if not math.isfinite(mean_loss):
         raise TrainingDiverged(_divergence_message(epoch, batch, mean_loss, x))
     correct = (torch.cat(outputs).argmax(dim=1) == torch.cat(labels)).sum().item()
@@ -214,7 +218,8 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, device=None):
         for x, y in checks.checked_batches(loader, model):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
-            loss_sum += batch_loss(loss_fn, logits, y)[1]
+            loss, count = batch_loss(loss_fn, logits, y)
+            loss_sum += loss * count
             correct += (logits.argmax(dim=1) == y).sum()
             seen += len(y)
     if seen == 0:
