@@ -10,8 +10,6 @@ over the bare loop's in the same round. On a shared machine single rounds differ
 or more, so it takes many short rounds, not a few long ones, to see 1%.
 """
 
-import statistics
-
 import torch
 
 from mnistlab.data import TensorLoader
@@ -20,7 +18,7 @@ from mnistlab.training import fit
 
 from .accuracy import ExampleNet
 from .pipelines import BATCH_SIZE, LEARNING_RATE, fast_path_steps
-from .timing import Stopwatch
+from .timing import Stopwatch, paired_ratio
 
 # (label, how to build the model, batch size, training digits: one epoch is a round):
 # the smallest network, where the loop's own cost shows most (40 batches, about 0.05 s
@@ -71,6 +69,6 @@ def fit_overhead(label, images, targets, device, rounds=None):
         "batch_size": batch_size,
         "fit_images_per_s": max(rates["fit"]),
         "bare_images_per_s": max(rates["bare"]),
-        "fit_over_bare": statistics.median(b / f for f, b in zip(times["fit"], times["bare"])),
+        "fit_over_bare": paired_ratio({"rounds": rates["fit"]}, {"rounds": rates["bare"]}),
         "rounds": rates,
     }
