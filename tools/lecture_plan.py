@@ -68,19 +68,17 @@ def sections(nb):
     return [s for s in result if s[1] or s[2]]
 
 
-CELLS = "__cells__"  # where measured() keeps each notebook's cell times
-
-
 def measured(path):
-    """{notebook stem: {section title: seconds}} from a tools/timings.py JSON file."""
+    """{notebook stem: ({section title: seconds}, [(seconds, first line) per cell])} from a
+    tools/timings.py JSON file."""
     if not path:
         return {}
     report = json.loads(open(path, encoding="utf-8").read())
     return {
-        re.sub(r"\.ipynb$", "", str(r["notebook"]).split("/")[-1]): {
-            **{s["title"]: s["seconds"] for s in r["sections"]},
-            CELLS: [(c["seconds"], c["first_line"][:60]) for c in r.get("cells", [])],
-        }
+        re.sub(r"\.ipynb$", "", str(r["notebook"]).split("/")[-1]): (
+            {s["title"]: s["seconds"] for s in r["sections"]},
+            [(c["seconds"], c["first_line"][:60]) for c in r.get("cells", [])],
+        )
         for r in report["notebooks"]
     }
 
@@ -109,20 +107,22 @@ def plan(path, sample, full):
     first = source(nb["cells"][0])
     title = first.split("\n")[0].lstrip("# ").strip()
     goals = goal_list(first)
+    sample_sections, sample_cells = sample.get(path.stem, ({}, []))
+    full_sections, _ = full.get(path.stem, ({}, []))
+    found = sections(nb)
     rows, talk_total = [], 0.0
-    for name, slides, stored, _ in sections(nb):
-        run = sample.get(path.stem, {}).get(name, stored)
+    for name, slides, stored, _ in found:
+        run = sample_sections.get(name, stored)
         talk = math.ceil(MINUTES_PER_SLIDE * slides + (run or 0) / 60)
         talk_total += talk
-        big = full.get(path.stem, {}).get(name)
+        big = full_sections.get(name)
         rows.append([name, slides, talk, minutes(run), minutes(big)])
     if talk_total > SESSION_MINUTES and len(rows) > 2:
         sums = [sum(r[2] for r in rows[: i + 1]) for i in range(len(rows))]
         cut = min(range(len(rows) - 1), key=lambda i: abs(sums[i] - talk_total / 2))
         rows.insert(cut + 1, ["**— session break —**", "", "", "", ""])
-    measured_cells = sample.get(path.stem, {}).get(CELLS)
-    where = "measured" if measured_cells else "stored run"
-    cells = measured_cells or [c for s in sections(nb) for c in s[3]]
+    where = "measured" if sample_cells else "stored run"
+    cells = sample_cells or [c for s in found for c in s[3]]
     slow = sorted(cells, reverse=True)[:3]
     lines = [
         f"### {title} (`{path.name}`)", "",
