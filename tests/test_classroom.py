@@ -208,23 +208,29 @@ class Names(ast.NodeVisitor):
     """The names a cell binds at its top level, and every name it reads."""
 
     def __init__(self, code):
-        self.bound, self.read = set(), set()
+        self.bound, self.read, self.depth = set(), set(), 0  # depth: inside def or class
         self.visit(ast.parse(code))
 
+    def bind(self, name):
+        if self.depth == 0:
+            self.bound.add(name)
+
     def visit_Name(self, node):
-        (self.bound if isinstance(node.ctx, ast.Store) else self.read).add(node.id)
+        if isinstance(node.ctx, ast.Store):
+            self.bind(node.id)
+        else:
+            self.read.add(node.id)
 
     def visit_FunctionDef(self, node):  # binds its name; its body reads (not binds) names
-        self.bound.add(node.name)
-        inside = Names("")
-        for child in ast.iter_child_nodes(node):
-            inside.visit(child)
-        self.read |= inside.read
+        self.bind(node.name)
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
 
     visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
 
     def visit_alias(self, node):  # import x.y as z binds z; import x.y binds x
-        self.bound.add(node.asname or node.name.split(".")[0])
+        self.bind(node.asname or node.name.split(".")[0])
 
     def visit_Call(self, node):  # %time code, %%time: the code is a string argument
         self.generic_visit(node)
@@ -232,7 +238,8 @@ class Names(ast.NodeVisitor):
         magic = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
         if name in ("run_line_magic", "run_cell_magic") and magic in TIMING_MAGICS:
             code = Names(node.args[-1].value)
-            self.bound |= code.bound
+            for name in code.bound:
+                self.bind(name)
             self.read |= code.read
 
 
