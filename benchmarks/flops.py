@@ -9,7 +9,7 @@ import copy
 import torch
 from torch import nn
 
-from mnistlab.models import IMAGE_SHAPE
+from mnistlab.checks import IMAGE_SHAPE
 
 
 def count_macs(model, input_size=IMAGE_SHAPE):

@@ -4,9 +4,11 @@ One small module per idea, each named after it:
 
 * `data`: MNIST (torchvision, or an offline sample of real digits), splits;
   `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format checked;
-  `checks`: what the training functions check first, with errors that say the fix
+  `checks`: what the networks and training functions check first, with errors that
+  say the fix
 * `models`: every network of the series, by name
-* `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
+* `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`; `early_stopping`: when
+  to stop, and the best epoch's weights
 * `plotting`: pixel values, image grids, curves, confusion matrix
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
 * `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
@@ -38,6 +40,7 @@ from .data import (
 from .device import describe_device, get_device, model_device
 from .digits import BlankImageError, DigitImageError, preprocess, to_batch
 from .drawing import STROKE_DIGITS, DrawingPad, draw_strokes, random_distort
+from .early_stopping import EarlyStopping
 from .metrics import (
     accuracy_interval,
     accuracy_margin,
@@ -53,7 +56,6 @@ from .models import (
     DeepCNN,
     LeNet,
     build_model,
-    check_images,
     count_parameters,
 )
 from .plotting import (

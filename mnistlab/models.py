@@ -14,7 +14,9 @@ The README credits the tutorials these shapes come from.
 
 `build_model("cnn")` builds one by name. Every model takes a batch of normalised images
 shaped (N, 1, 28, 28) and returns raw scores (logits) shaped (N, 10): there is no softmax
-at the end because `nn.CrossEntropyLoss` applies log-softmax itself.
+at the end because `nn.CrossEntropyLoss` applies log-softmax itself. Each `forward` is
+only the computation; a network made by `build_model` also checks its input first (a
+hook from `mnistlab.checks`), so a wrongly shaped batch gets a message with the fix.
 
 Introduced in notebooks 04 (MLPs) and 05 (CNNs).
 """
@@ -22,66 +24,9 @@ Introduced in notebooks 04 (MLPs) and 05 (CNNs).
 import torch
 from torch import nn
 
-IMAGE_SHAPE = (1, 28, 28)  # channels, height, width of one MNIST digit
+from . import checks
+
 NUM_CLASSES = 10
-
-
-def check_images(x, model_name="the model", flat_ok=False, dtype=None):
-    """Raise a clear error unless `x` is a float batch shaped (N, 1, 28, 28) (or (N, 784)).
-
-    The message names the shape (or dtype) that was expected and the line of code that
-    gets it.
-
-    Args:
-        x: the batch given to the model.
-        model_name: how the message names the model.
-        flat_ok: also accept flattened pixels (N, 784), as an MLP does.
-        dtype: the dtype of the model's weights; float64 input to a float32 model (what
-            `torch.from_numpy` gives for a NumPy array) is then rejected with the fix.
-    """
-    expected = "(N, 1, 28, 28)" + (" or (N, 784)" if flat_ok else "")
-    if not isinstance(x, torch.Tensor):
-        numpy_hint = " (mnistlab.predict accepts NumPy arrays)" if hasattr(x, "__array__") else ""
-        raise TypeError(
-            f"{model_name} expected a torch.Tensor batch {expected}, got {type(x).__name__}: "
-            f"convert with torch.as_tensor(x, dtype=torch.float32){numpy_hint}"
-        )
-    shape = tuple(x.shape)
-    if x.dim() == 4 and shape[1:] == IMAGE_SHAPE:
-        hint = None
-    elif flat_ok and x.dim() == 2 and shape[1] == 784:
-        hint = None
-    elif shape == IMAGE_SHAPE:
-        hint = "that is one image without a batch dimension: use x.unsqueeze(0)"
-    elif shape == (28, 28):
-        hint = "that is one bare image: use x.view(1, 1, 28, 28)"
-    elif x.dim() == 3 and shape[1:] == (28, 28):
-        hint = "the channel dimension is missing: use x.unsqueeze(1)"
-    elif x.dim() == 2 and shape[1] == 784:
-        hint = "the images are flattened: reshape with x.view(-1, 1, 28, 28)"
-    elif x.dim() == 4 and shape[1:] == (28, 28, 1):
-        hint = "channels come last (NumPy/matplotlib layout): use x.permute(0, 3, 1, 2)"
-    else:
-        hint = "MNIST digits are 28x28 pixels with one channel; check how the batch was built"
-    if hint:
-        raise ValueError(f"{model_name} expected a batch shaped {expected}, got {shape}: {hint}")
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{model_name} expected float pixels, got {x.dtype}: load the data with "
-            f"mnistlab.MNIST_TRANSFORM (ToTensor + Normalize), or use x.float() / 255"
-        )
-    if dtype is not None and x.dtype == torch.float64 and dtype != torch.float64:
-        raise TypeError(
-            f"{model_name} expected {dtype} pixels like its weights, got torch.float64 (what "
-            f"torch.from_numpy gives for a NumPy float array): convert with x.float()"
-        )
-
-
-def weights_dtype(model):
-    """The dtype of a model's weights (torch.float32 unless it was converted)."""
-    for weight in model.parameters():
-        return weight.dtype
-    return torch.get_default_dtype()
 
 
 class MLP(nn.Module):
@@ -111,7 +56,6 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
-        check_images(x, type(self).__name__, flat_ok=True, dtype=weights_dtype(self))
         return self.layers(x)  # (N, 10)
 
 
@@ -140,7 +84,6 @@ class CNN(nn.Module):
         nn.init.xavier_uniform_(self.classifier[1].weight)
 
     def forward(self, x):
-        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -171,7 +114,6 @@ class LeNet(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -204,7 +146,6 @@ class DeepCNN(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -246,7 +187,6 @@ class BNCNN(nn.Module):
         )
 
     def forward(self, x):
-        check_images(x, type(self).__name__, dtype=weights_dtype(self))
         return self.classifier(self.features(x))
 
 
@@ -269,6 +209,9 @@ def build_model(name, seed=None):
         seed: when given, `torch.manual_seed(seed)` runs first, so the same name and
             seed always give the same starting weights.
 
+    The network checks every batch it is given (shape, dtype) before its `forward` runs,
+    and says the fix when the batch is wrong.
+
     Introduced in notebook 04.
     """
     if not isinstance(name, str) or name not in MODELS:
@@ -280,14 +223,10 @@ def build_model(name, seed=None):
         torch.manual_seed(seed)
     model = MODELS[name]()
     model.name = name  # remembered in checkpoints
-    return model
+    return checks.check_inputs_of(model, flat_ok=isinstance(model, MLP))
 
 
 def count_parameters(model, trainable_only=True):
     """Return the number of (trainable) numbers in a model's weights and biases."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"model must be a network (an nn.Module instance), got {model!r}: build one first, "
-            f"e.g. count_parameters(mnistlab.build_model('cnn'))"
-        )
+    checks.check_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -9,8 +9,7 @@ import io
 
 import torchsummary
 
-from .checks import check_model
-from .models import IMAGE_SHAPE
+from .checks import IMAGE_SHAPE, check_model
 
 
 def summary(model, input_size=IMAGE_SHAPE, show=True):

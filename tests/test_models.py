@@ -1,5 +1,8 @@
 """Tests for mnistlab.models: the seeds' exact shapes, and clear errors for wrong input."""
 
+import ast
+import copy
+import inspect
 import math
 
 import numpy as np
@@ -150,3 +153,33 @@ def test_mlp_hidden_sizes_may_be_one_number():
 def test_count_parameters_of_a_class_says_to_build_it():
     with pytest.raises(TypeError, match="build_model"):
         mnistlab.count_parameters(models.LeNet)
+
+
+def test_every_forward_is_only_the_computation():
+    # The checks run in a hook that build_model adds, so the code a student reads is the network.
+
+    tree = ast.parse(inspect.getsource(models))
+    forwards = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "forward"]
+    assert len(forwards) == 5
+    for forward in forwards:
+        calls = [ast.unparse(c.func) for c in ast.walk(forward) if isinstance(c, ast.Call)]
+        assert not [name for name in calls if "check" in name], ast.unparse(forward)
+
+
+def test_a_class_built_directly_computes_the_same_without_the_check():
+    x = torch.randn(3, 1, 28, 28)
+    checked = mnistlab.build_model("cnn", seed=0).eval()
+    torch.manual_seed(0)
+    plain = models.CNN().eval()
+    assert torch.equal(checked(x), plain(x))
+    with pytest.raises(RuntimeError):  # PyTorch's own error: no hook, no advice
+        plain(torch.zeros(2, 784))
+
+
+def test_a_checked_network_can_be_copied_and_pickled(tmp_path):
+    model = mnistlab.build_model("mlp", seed=0)
+    torch.save(model, tmp_path / "whole.pt")  # the hook is a module-level function
+    again = torch.load(tmp_path / "whole.pt", weights_only=False)
+    for same in (again, copy.deepcopy(model)):
+        with pytest.raises(ValueError, match=r"\(N, 784\)"):
+            same(torch.zeros(2, 100))

@@ -578,3 +578,16 @@ def test_predict_on_many_images_goes_in_chunks_with_the_same_result(sample_sets)
     with torch.no_grad():
         expected = torch.softmax(model.eval()(images), dim=1)
     assert torch.allclose(probs, expected, atol=1e-6)
+
+
+def test_early_stopping_counts_epochs_without_a_better_loss():
+    model = nn.Linear(2, 2)
+    stopper = mnistlab.EarlyStopping(patience=2, keep_weights=True)
+    losses = [1.0, 0.5, float("nan"), 0.7, 0.4]  # a NaN loss is never the best
+    stops = [stopper.update(epoch, loss, model) for epoch, loss in enumerate(losses, start=1)]
+    assert stops == [False, False, False, True, False]
+    assert (stopper.best_epoch, stopper.best_loss) == (5, 0.4)
+    with torch.no_grad():
+        model.weight.zero_()
+    assert stopper.restore(model) and model.weight.abs().sum() > 0
+    assert not mnistlab.EarlyStopping().restore(model)  # nothing kept, nothing changed
