@@ -11,7 +11,7 @@ One small module per idea, each named after it:
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
 * `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
   `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
-  `python -m mnistlab.predict IMAGE.png` reads one from the command line
+  `cli`: the command line, `python -m mnistlab predict IMAGE.png` reads one from a file
 * `device`, `seed`, `checkpoint`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.

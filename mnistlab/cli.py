@@ -1,6 +1,6 @@
-"""Read a picture of a handwritten digit from the command line.
+"""The command line: read a picture of a handwritten digit and print the digit.
 
-    python -m mnistlab.predict IMAGE.png [--checkpoint PATH]
+    python -m mnistlab predict IMAGE.png [--checkpoint PATH]
 
 The picture is prepared exactly like MNIST's digits (`mnistlab.digits.preprocess`), a
 trained network reads it, and the digit is printed with the probability of every class.
@@ -17,7 +17,6 @@ import argparse
 import math
 import os
 import sys
-import types
 from pathlib import Path
 
 import torch
@@ -27,8 +26,7 @@ from .data import TensorLoader, default_root, load_mnist
 from .digits import DigitImageError, preprocess, to_batch
 from .drawing import random_distort
 from .models import MODELS, build_model
-from .training import evaluate, train_one_epoch
-from .training import predict as predict_probabilities
+from .training import evaluate, predict, train_one_epoch
 
 DEFAULT_MODEL = "cnn"  # the CNN of notebook 05: small, and quick to train on a CPU
 TRAINING_IMAGES = 120_000  # digits the default model sees: 2 epochs of MNIST, ~1 min on a CPU
@@ -172,7 +170,7 @@ def classify_image(image, model):
         image: a file path, a PIL image or an array (see `mnistlab.digits.to_grey`).
         model: a trained network.
     """
-    return predict_probabilities(model, to_batch(preprocess(image)))[0]
+    return predict(model, to_batch(preprocess(image)))[0]
 
 
 def format_prediction(probabilities, width=30):
@@ -186,18 +184,28 @@ def format_prediction(probabilities, width=30):
 
 
 def main(argv=None):
-    """The command line: parse the arguments, classify each picture, return an exit code."""
+    """The command line: parse the arguments, classify each picture, return an exit code.
+
+    `argv` is the list of arguments after `python -m mnistlab` (default: `sys.argv[1:]`),
+    for example `["predict", "digit.png", "--checkpoint", "cnn.pt"]`.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m mnistlab.predict",
+        prog="python -m mnistlab",
+        description="mnistlab's command line. One command so far: predict.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict_command = commands.add_parser(
+        "predict", help="read a handwritten digit from a picture",
         description="Read a handwritten digit from a picture (PNG, JPEG, a photo).",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="picture of one digit")
-    parser.add_argument(
+    predict_command.add_argument("images", nargs="+", metavar="IMAGE", help="picture of one digit")
+    predict_command.add_argument(
         "--checkpoint", metavar="PATH",
         help="a model saved with mnistlab.save_checkpoint (default: a model trained the "
         "first time and kept in mnistlab's cache folder)",
     )
     args = parser.parse_args(argv)
+    prog = predict_command.prog  # "python -m mnistlab predict", the start of every error line
     try:
         if args.checkpoint:
             model, checkpoint = load_model(args.checkpoint)
@@ -209,26 +217,9 @@ def main(argv=None):
                 print(("\n" if i else "") + f"{image}:")
             print("\n".join(format_prediction(probabilities)))
     except (PredictError, DigitImageError, FileNotFoundError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing was saved.", file=sys.stderr)
+        print(f"{prog}: interrupted; nothing was saved.", file=sys.stderr)
         return 130
     return 0
-
-
-class _CallableModule(types.ModuleType):
-    """This module shares its name with the function `mnistlab.predict(model, images)`.
-
-    Importing it makes Python put the module where the function was (`mnistlab.predict`),
-    so calling the module passes the call on to the function and old code keeps working.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return predict_probabilities(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
-if __name__ == "__main__":
-    sys.exit(main())

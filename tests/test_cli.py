@@ -1,8 +1,9 @@
-"""Tests for the command-line predictor `python -m mnistlab.predict` and the model export."""
+"""Tests for the command line `python -m mnistlab predict IMAGE` and the model export."""
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +11,11 @@ import torch
 from PIL import Image
 
 import mnistlab
-import mnistlab.predict as predict_module  # the module; mnistlab.predict stays callable
+from mnistlab import cli
 from mnistlab.digits import preprocess, to_batch
 from mnistlab.drawing import draw_strokes
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def write_digit(folder, label, name=None):
 
 
 def run_main(capsys, *argv):
-    code = predict_module.main([str(a) for a in argv])
+    code = cli.main(["predict", *map(str, argv)])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -68,7 +71,7 @@ def test_the_cli_uses_the_same_preprocessing_as_the_package(tmp_path, tiny_check
     _, model = tiny_checkpoint
     drawing = draw_strokes(mnistlab.STROKE_DIGITS[8])
     Image.fromarray(255 - drawing).save(tmp_path / "inverted.png")  # white ink on black
-    from_file = predict_module.classify_image(tmp_path / "inverted.png", model)
+    from_file = cli.classify_image(tmp_path / "inverted.png", model)
     direct = mnistlab.predict(model, to_batch(preprocess(drawing)))[0]
     torch.testing.assert_close(from_file, direct)
 
@@ -87,7 +90,7 @@ def test_bad_images_give_one_clear_line_and_exit_code_1(
 ):
     code, out, err = run_main(capsys, make(tmp_path), "--checkpoint", tiny_checkpoint[0])
     assert code == 1 and out == ""
-    assert err.startswith("python -m mnistlab.predict: error: ")
+    assert err.startswith("python -m mnistlab predict: error: ")
     assert "Traceback" not in err
     for text in expected:
         assert text in err
@@ -130,7 +133,7 @@ def test_damaged_checkpoints_are_reported_with_the_fix(tmp_path, tiny_checkpoint
 def test_a_bare_state_dict_is_recognised(tmp_path, tiny_checkpoint, capsys):
     _, model = tiny_checkpoint
     torch.save(model.state_dict(), tmp_path / "tutorial_style.pt")  # the way tutorials save
-    loaded, checkpoint = predict_module.load_model(tmp_path / "tutorial_style.pt")
+    loaded, checkpoint = cli.load_model(tmp_path / "tutorial_style.pt")
     assert checkpoint["model_name"] == "cnn"
     x = to_batch(preprocess(draw_strokes(mnistlab.STROKE_DIGITS[6])))
     torch.testing.assert_close(mnistlab.predict(loaded, x), mnistlab.predict(model, x))
@@ -139,10 +142,10 @@ def test_a_bare_state_dict_is_recognised(tmp_path, tiny_checkpoint, capsys):
 def test_default_model_is_trained_once_then_reused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("MNISTLAB_SAMPLE", "1")  # no download in a unit test
-    monkeypatch.setattr(predict_module, "TRAINING_IMAGES", 400)  # one epoch of the sample
+    monkeypatch.setattr(cli, "TRAINING_IMAGES", 400)  # one epoch of the sample
     image = write_digit(tmp_path, 7)
     code, out, err = run_main(capsys, image)
-    path = predict_module.default_checkpoint_path()
+    path = cli.default_checkpoint_path()
     assert code == 0 and path.is_file() and path.parent == tmp_path / "cache" / "models"
     assert out.splitlines()[0].startswith("No --checkpoint given and no default model yet: ")
     assert str(path) in out.splitlines()[0] and "digit: " in out
@@ -157,37 +160,36 @@ def test_default_model_is_trained_once_then_reused(tmp_path, monkeypatch, capsys
 
 def test_a_damaged_default_model_says_to_delete_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "cache"))
-    path = predict_module.default_checkpoint_path()
+    path = cli.default_checkpoint_path()
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00" * 100)
     code, _, err = run_main(capsys, write_digit(tmp_path, 1))
     assert code == 1 and "delete it" in err and str(path) in err
 
 
-def test_importing_the_module_keeps_the_predict_function_working():
-    model = mnistlab.build_model("cnn", seed=0)
-    probabilities = mnistlab.predict(model, torch.zeros(2, 1, 28, 28))
-    assert probabilities.shape == (2, 10)
-    assert callable(mnistlab.predict) and hasattr(mnistlab.predict, "main")
+def test_mnistlab_predict_is_the_function_not_the_command_line():
+    assert mnistlab.predict is mnistlab.training.predict and cli.predict is mnistlab.predict
 
 
 def test_command_line_end_to_end(tmp_path, tiny_checkpoint):
-    """The real command in a fresh process: a good image, then a missing one."""
+    """The real command in a fresh process, from the root of a clone: a good image, then none."""
     image = write_digit(tmp_path, 2)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-m", "mnistlab.predict", image, tmp_path / "none.png",
+        [sys.executable, "-m", "mnistlab", "predict", image, tmp_path / "none.png",
          "--checkpoint", tiny_checkpoint[0]],
-        capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+        capture_output=True, text=True, cwd=REPO, env=dict(environment, OMP_NUM_THREADS="1"),
     )
     assert result.stdout.startswith(f"{image}:\ndigit: ")
     assert result.returncode == 1 and "none.png" in result.stderr
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_usage_errors_exit_with_code_2(capsys):
+@pytest.mark.parametrize("argv", [[], ["predict"], ["guess", "digit.png"]])
+def test_usage_errors_exit_with_code_2(capsys, argv):
     with pytest.raises(SystemExit) as stop:
-        predict_module.main([])
-    assert stop.value.code == 2 and "IMAGE" in capsys.readouterr().err
+        cli.main(argv)
+    assert stop.value.code == 2 and "usage: python -m mnistlab" in capsys.readouterr().err
 
 
 def test_export_round_trip_gives_the_same_outputs(tmp_path, tiny_checkpoint):
