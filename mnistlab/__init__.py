@@ -17,7 +17,13 @@ One small module per idea, each named after it:
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
 """
 
-from .checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_dir,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from .data import (
     MNIST_MEAN,
     MNIST_STD,

@@ -15,25 +15,20 @@ Introduced in notebook 08.
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 
 import torch
 
-from .checkpoint import save_checkpoint
+from .checkpoint import CheckpointError, load_model, save_checkpoint
 from .data import TensorLoader, default_root, load_mnist
 from .digits import DigitImageError, preprocess, to_batch
 from .drawing import random_distort
-from .models import MODELS, build_model
+from .models import build_model
 from .training import evaluate, predict, train_one_epoch
 
 DEFAULT_MODEL = "cnn"  # the CNN of notebook 05: small, and quick to train on a CPU
 TRAINING_IMAGES = 120_000  # digits the default model sees: 2 epochs of MNIST, ~1 min on a CPU
-
-
-class PredictError(Exception):
-    """A problem the user can fix (a missing file, a blank picture); printed without a traceback."""
 
 
 def default_checkpoint_path():
@@ -87,67 +82,9 @@ def train_default_model(path=None, progress=True, seed=0):
         train_one_epoch(model, distorted, optimizer, scheduler=scheduler, epoch=epoch)
     accuracy = evaluate(model, TensorLoader.from_dataset(test_set, batch_size=500))["accuracy"]
     data = f"{len(train_set):,} {type(train_set).__name__} training digits"
-    partial = path.with_name(path.name + ".partial")
-    save_checkpoint(partial, model, epochs=epochs, data=data, test_accuracy=accuracy,
-                    test_digits=len(test_set), augmented=True)
-    os.replace(partial, path)  # appears complete or not at all
+    save_checkpoint(path, model, epochs=epochs, data=data, test_accuracy=accuracy,
+                    test_digits=len(test_set), augmented=True)  # complete, or not there at all
     return model.eval()
-
-
-def _damaged(path, reason, is_default):
-    fix = (
-        f"delete it (rm {str(path)!r}) and run again to train a fresh default model"
-        if is_default
-        else "pass a file written by mnistlab.save_checkpoint (or torch.save(model.state_dict(), "
-        "path) for one of mnistlab's networks), or leave out --checkpoint to use the default model"
-    )
-    return PredictError(f"checkpoint: {str(path)!r} {reason}. Fix: {fix}.")
-
-
-def load_model(path, is_default=False):
-    """Load a network from a checkpoint file; return `(model, checkpoint_dict)`.
-
-    The network is rebuilt by the name stored in the file (`save_checkpoint` stores it);
-    a bare `state_dict` is matched against every network of the series.
-
-    Raises `PredictError` naming the file, what is wrong with it and the fix.
-    """
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise PredictError(
-            f"checkpoint: received {str(path)!r}, which {what}; expected a .pt file saved by "
-            f"mnistlab.save_checkpoint. Check the path, or leave out --checkpoint to use "
-            f"the default model."
-        )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged or foreign file
-        raise _damaged(
-            path, f"could not be read as a PyTorch checkpoint ({type(err).__name__}: "
-            f"{str(err).splitlines()[0][:120]}); it may be truncated or not a checkpoint",
-            is_default,
-        ) from err
-    if isinstance(checkpoint, dict) and "model_state" in checkpoint:
-        state, names = checkpoint["model_state"], [checkpoint.get("model_name")]
-    elif isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values()):
-        state, names, checkpoint = checkpoint, list(MODELS), {"model_state": checkpoint}
-    else:
-        raise _damaged(path, "holds no model weights (no 'model_state')", is_default)
-    for name in names:
-        if name not in MODELS:
-            continue
-        model = build_model(name)
-        try:
-            model.load_state_dict(state)
-        except (RuntimeError, KeyError, TypeError):
-            continue
-        checkpoint["model_name"] = name
-        return model.eval(), checkpoint
-    raise _damaged(
-        path, f"holds weights that fit none of mnistlab's networks ({', '.join(MODELS)})",
-        is_default,
-    )
 
 
 def default_model(progress=True):
@@ -160,7 +97,13 @@ def default_model(progress=True):
             flush=True,
         )
         train_default_model(path, progress=progress)
-    return load_model(path, is_default=True)
+    try:
+        return load_model(path)
+    except CheckpointError as err:  # the user did not choose this file: say how to renew it
+        raise CheckpointError(
+            path, err.problem, f"delete it (rm {str(path)!r}) and run again to train a fresh "
+            f"default model"
+        ) from err
 
 
 def classify_image(image, model):
@@ -208,15 +151,15 @@ def main(argv=None):
     prog = predict_command.prog  # "python -m mnistlab predict", the start of every error line
     try:
         if args.checkpoint:
-            model, checkpoint = load_model(args.checkpoint)
+            model, _ = load_model(args.checkpoint)
         else:
-            model, checkpoint = default_model()
+            model, _ = default_model()
         for i, image in enumerate(args.images):
             probabilities = classify_image(image, model)
             if len(args.images) > 1:
                 print(("\n" if i else "") + f"{image}:")
             print("\n".join(format_prediction(probabilities)))
-    except (PredictError, DigitImageError, FileNotFoundError) as err:
+    except (CheckpointError, DigitImageError, OSError) as err:  # each says what to fix
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
