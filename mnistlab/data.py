@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import Subset, random_split
 from torchvision import datasets, transforms
 
-from .idx import ALL_FILES, MNISTFilesCorrupt, check_split, unpack
+from .idx import ALL_FILES, MNISTFilesCorrupt, check_folder, check_split, unpack
 from .loaders import (  # noqa: F401 (re-exported: mnistlab.data.TensorLoader still works)
     TensorLoader,
     _length_of,
@@ -148,6 +148,7 @@ def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download
     _check_train_flag(train)
     root = _data_folder(root)
     raw = root / "MNIST" / "raw"  # where torchvision keeps the files
+    check_folder(raw)  # a folder in a file's place is damage, not a missing file
     if _local_files(raw):
         return _read_local(root, raw, train, transform)
     if not download:
@@ -190,9 +191,9 @@ def _data_folder(root):
             )
         if folder.exists():
             break
-    if root.name == "raw" and root.parent.name == "MNIST" and _local_files(root):
+    if root.name == "raw" and root.parent.name == "MNIST" and _any_files(root):
         return root.parent.parent  # root=".../MNIST/raw": torchvision wants the folder above
-    if root.name == "MNIST" and _local_files(root / "raw"):
+    if root.name == "MNIST" and _any_files(root / "raw"):
         return root.parent
     return root
 
@@ -200,6 +201,11 @@ def _data_folder(root):
 def _local_files(raw):
     """True when all four MNIST files are in `raw`, each unpacked or packed (.gz)."""
     return all((raw / name).is_file() or (raw / f"{name}.gz").is_file() for name in ALL_FILES)
+
+
+def _any_files(raw):
+    """True when `raw` holds any of MNIST's file names (packed or not, damaged or not)."""
+    return any((raw / name).exists() or (raw / f"{name}.gz").exists() for name in ALL_FILES)
 
 
 def _files_hint(raw):
@@ -225,7 +231,7 @@ def _read_local(root, raw, train, transform):
     try:
         for name in ALL_FILES:
             if not (raw / name).is_file():
-                unpack(raw / f"{name}.gz", raw / name, raw)
+                unpack(raw / f"{name}.gz", raw / name)
     except OSError as err:  # a read-only folder (a USB stick), a full disk
         raise MNISTUnavailable(
             f"the packed MNIST files in {raw} could not be unpacked there ({err.strerror or err}): "
