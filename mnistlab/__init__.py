@@ -31,12 +31,9 @@ from .data import (
     MNISTFilesCorrupt,
     MNISTSample,
     MNISTUnavailable,
-    TensorLoader,
-    dataset_to_tensors,
     default_root,
     denormalize,
     load_mnist,
-    make_loader,
     take,
     torchvision_mnist,
     train_val_split,
@@ -44,6 +41,7 @@ from .data import (
 from .device import describe_device, get_device, model_device
 from .digits import BlankImageError, DigitImageError, preprocess, to_batch
 from .drawing import STROKE_DIGITS, DrawingPad, draw_strokes, random_distort
+from .loaders import TensorLoader, dataset_to_tensors, make_loader
 from .metrics import (
     accuracy_interval,
     accuracy_margin,

