@@ -3,7 +3,7 @@
 One small module per idea, each named after it:
 
 * `data`: MNIST (torchvision, or an offline sample of real digits), splits;
-  `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format checked;
+  `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format, read and checked;
   `checks`: what the training functions check first, with errors that say the fix
 * `models`: every network of the series, by name
 * `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`
@@ -12,7 +12,8 @@ One small module per idea, each named after it:
 * `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
   `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
   `cli`: the command line, `python -m mnistlab predict IMAGE.png` reads one from a file
-* `device`, `seed`, `checkpoint`, `summary`: the helpers around them
+* `checkpoint`: saving a model and loading it back (`load_checkpoint`, `load_model`)
+* `device`, `seed`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
 """
