@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from mnistlab.data import TensorLoader
+from mnistlab.loaders import TensorLoader
 
 
 class Stopwatch:

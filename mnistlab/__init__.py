@@ -3,9 +3,9 @@
 One small module per idea, each named after it:
 
 * `data`: MNIST (torchvision, or an offline sample of real digits), splits;
-  `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format checked;
-  `checks`: what the networks and training functions check first, with errors that
-  say the fix
+  `loaders`: batches (`make_loader`, `TensorLoader`); `idx`: MNIST's file format, read
+  and checked; `checks`: what the networks and training functions check first, with
+  errors that say the fix
 * `models`: every network of the series, by name
 * `training`: `train_one_epoch`, `evaluate`, `fit`, `predict`; `early_stopping`: when
   to stop, and the best epoch's weights
@@ -13,13 +13,20 @@ One small module per idea, each named after it:
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
 * `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
   `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
-  `python -m mnistlab.predict IMAGE.png` reads one from the command line
-* `device`, `seed`, `checkpoint`, `summary`: the helpers around them
+  `cli`: the command line, `python -m mnistlab predict IMAGE.png` reads one from a file
+* `checkpoint`: saving a model and loading it back (`load_checkpoint`, `load_model`)
+* `device`, `seed`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
 """
 
-from .checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_dir,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from .data import (
     MNIST_MEAN,
     MNIST_STD,
@@ -27,12 +34,9 @@ from .data import (
     MNISTFilesCorrupt,
     MNISTSample,
     MNISTUnavailable,
-    TensorLoader,
-    dataset_to_tensors,
     default_root,
     denormalize,
     load_mnist,
-    make_loader,
     take,
     torchvision_mnist,
     train_val_split,
@@ -41,6 +45,7 @@ from .device import describe_device, get_device, model_device
 from .digits import BlankImageError, DigitImageError, preprocess, to_batch
 from .drawing import STROKE_DIGITS, DrawingPad, draw_strokes, random_distort
 from .early_stopping import EarlyStopping
+from .loaders import TensorLoader, dataset_to_tensors, make_loader
 from .metrics import (
     accuracy_interval,
     accuracy_margin,

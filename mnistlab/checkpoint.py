@@ -25,6 +25,7 @@ from torch import nn
 
 from .data import default_root
 from .device import model_device
+from .models import MODELS, build_model
 
 CHECKPOINT_DIR_ENV = "MNISTLAB_CHECKPOINT_DIR"  # overrides where checkpoint_dir() points
 
@@ -180,39 +181,92 @@ def _numpy_globals(path):
     return pairs
 
 
+class CheckpointError(ValueError):
+    """A file that cannot be read as a checkpoint: the message names it, what is wrong, the fix.
+
+    `path`, `problem` and `fix` are kept as attributes, so a caller that knows a better fix
+    (the command line, for its own default model) can say that one instead.
+    """
+
+    def __init__(self, path, problem, fix):
+        self.path, self.problem, self.fix = Path(path), problem, fix
+        super().__init__(f"checkpoint {str(path)!r} {problem}. Fix: {fix}.")
+
+
+RESAVE = (
+    "if the trained model is still in memory, save it again with "
+    "mnistlab.save_checkpoint(path, model); otherwise copy the file again from where it came "
+    "from, or train the model again"
+)
+
+
+def _check_file(path):
+    """Raise a clear error unless `path` is an existing, non-empty file."""
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.pt*"))
+        raise IsADirectoryError(
+            f"checkpoint {str(path)!r} is a folder, not a checkpoint file"
+            + (f": it holds {', '.join(found[:5])}; pass one of them" if found else
+               ": pass the .pt file inside it")
+        )
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no checkpoint at {str(path)!r}: check the name, or run the code that saves it "
+            f"first (a relative path starts in the current folder, {Path.cwd()})"
+        )
+    if path.stat().st_size == 0:
+        raise CheckpointError(path, "is empty (0 bytes): the save that wrote it was interrupted "
+                              "before any data", RESAVE)
+
+
+def _damage(path, err):
+    """Say what a file that torch.load could not read looks like: cut off, text, or foreign."""
+    with open(path, "rb") as f:
+        start = f.read(64)
+    size = path.stat().st_size
+    if start.startswith(b"PK\x03\x04") or start.startswith(b"\x80"):  # torch.save's formats
+        said = str(err).split(". ")[0].splitlines()[0][:100] if str(err) else "-"
+        problem = (f"is damaged or cut off ({size:,} bytes; PyTorch says {type(err).__name__}: "
+                   f"{said}): a save or a copy was interrupted")
+    elif _looks_like_text(start):
+        problem = (f"is a text file (it starts with {start.decode()[:20]!r}), not a PyTorch "
+                   f"checkpoint")
+    else:
+        problem = f"is not a PyTorch file (it does not start like one: {start[:8]!r})"
+    return CheckpointError(path, problem, RESAVE)
+
+
+def _looks_like_text(start):
+    """True when these bytes read as printable text (letters, digits, spaces, line breaks)."""
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:  # a multi-byte character cut at the end counts as not text
+        return False
+    return all(c.isprintable() or c in "\t\r\n" for c in text)
+
+
 def _read(path, map_location, trusted):
     """torch.load with weights_only=True (or False when trusted), with errors that say why."""
-    if not trusted:
-        try:
-            return torch.load(path, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as err:
-            numpy_globals = _numpy_globals(path)
-            if numpy_globals is not None:  # NumPy numbers from an older save: safe to rebuild
-                with torch.serialization.safe_globals(numpy_globals):
-                    return torch.load(path, map_location=map_location, weights_only=True)
-            if "Unsupported global" in str(err):
-                raise pickle.UnpicklingError(
-                    f"{path} holds Python objects besides tensors and numbers (a whole model "
-                    f"saved with torch.save(model), or another program's checkpoint). Reading "
-                    f"it runs code stored in the file. If you made the file or trust where it "
-                    f"comes from: load_checkpoint(path, model, trusted=True)"
-                ) from err
-            raise _unreadable(path, err) from err
-        except (RuntimeError, EOFError, ValueError) as err:
-            raise _unreadable(path, err) from err
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:
-        raise _unreadable(path, err) from err
-
-
-def _unreadable(path, err):
-    return RuntimeError(
-        f"{path} could not be read as a PyTorch file ({type(err).__name__}: {err}). It is "
-        f"cut off (a save that was interrupted) or not a checkpoint at all. If the trained "
-        f"model is still in memory, save it again with mnistlab.save_checkpoint; otherwise "
-        f"this file cannot be recovered."
-    )
+        return torch.load(path, map_location=map_location, weights_only=not trusted)
+    except pickle.UnpicklingError as err:
+        numpy_globals = None if trusted else _numpy_globals(path)
+        if numpy_globals is not None:  # NumPy numbers from an older save: safe to rebuild
+            with torch.serialization.safe_globals(numpy_globals):
+                return torch.load(path, map_location=map_location, weights_only=True)
+        if trusted or "Unsupported global" not in str(err):
+            raise _damage(path, err) from err
+        raise CheckpointError(
+            path, "holds Python objects besides tensors and numbers (a whole model saved with "
+            "torch.save(model), or another program's checkpoint), and reading it runs code "
+            "stored in the file",
+            "if you made the file or trust where it comes from, load it with "
+            "load_checkpoint(path, model, trusted=True)",
+        ) from err
+    except PermissionError:
+        raise  # its message names the file and the reason already
+    except Exception as err:  # torch raises OSError, RuntimeError, EOFError ... for a damaged file
+        raise _damage(path, err) from err
 
 
 def _as_checkpoint(loaded, path):
@@ -221,9 +275,9 @@ def _as_checkpoint(loaded, path):
         loaded = {"model_state": loaded.state_dict(), "model_name": getattr(loaded, "name", None),
                   "model_class": type(loaded).__name__}
     if not isinstance(loaded, Mapping):
-        raise ValueError(
-            f"{path} holds a {type(loaded).__name__}, not model weights: it was not saved from a "
-            f"model (save one with mnistlab.save_checkpoint(path, model))"
+        raise CheckpointError(
+            path, f"holds a {type(loaded).__name__}, not model weights",
+            "save a model with mnistlab.save_checkpoint(path, model)",
         )
     if "model_state" in loaded:  # mnistlab's own
         checkpoint = dict(loaded)
@@ -237,10 +291,11 @@ def _as_checkpoint(loaded, path):
     elif loaded and all(isinstance(v, torch.Tensor) for v in loaded.values()):
         checkpoint = {"model_state": dict(loaded)}  # torch.save(model.state_dict(), path)
     else:
-        raise ValueError(
-            f"{path} holds a dict with keys {sorted(map(str, loaded))[:8]}, but no model weights "
-            f"(no 'model_state', 'model_state_dict' or 'state_dict'): it was saved by another "
-            f"program; check what it saved"
+        raise CheckpointError(
+            path, f"holds a dict with keys {sorted(map(str, loaded))[:8]}, but no model weights "
+            f"(no 'model_state', 'model_state_dict' or 'state_dict')",
+            "it was saved by another program: check what it saved, or save a model with "
+            "mnistlab.save_checkpoint(path, model)",
         )
     checkpoint.setdefault("model_name", None)
     checkpoint.setdefault("metadata", {})
@@ -341,6 +396,9 @@ def load_checkpoint(path, model=None, optimizer=None, map_location=None, trusted
             `torch.save(model)`): only for files you made or trust.
 
     Returns the checkpoint dict ("model_state", "model_name", "metadata", ...).
+    Raises FileNotFoundError or IsADirectoryError for a wrong path, `CheckpointError`
+    (naming the file, what is wrong and the fix) for an empty, cut-off, foreign or
+    untrusted file, and ValueError when the file does not fit `model` or `optimizer`.
     """
     if isinstance(path, nn.Module):
         raise TypeError(
@@ -353,17 +411,7 @@ def load_checkpoint(path, model=None, optimizer=None, map_location=None, trusted
             f"model = mnistlab.build_model('cnn'), then load_checkpoint(path, model)"
         )
     path = Path(path).expanduser()
-    if path.is_dir():
-        found = sorted(p.name for p in path.glob("*.pt*"))
-        raise IsADirectoryError(
-            f"path {path} is a folder, not a checkpoint file"
-            + (f": it holds {', '.join(found[:5])}" if found else "")
-        )
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no checkpoint at {path}: check the name, or run the code that saves it first "
-            f"(relative paths start in the folder the notebook runs in)"
-        )
+    _check_file(path)
     if map_location is None:
         map_location = model_device(model) if model is not None else "cpu"
     checkpoint = _as_checkpoint(_read(path, map_location, trusted), path)
@@ -377,3 +425,40 @@ def load_checkpoint(path, model=None, optimizer=None, map_location=None, trusted
             _check_optimizer_fits(optimizer, checkpoint, path)
         optimizer.load_state_dict(checkpoint["optimizer_state"])
     return checkpoint
+
+
+def load_model(path, map_location="cpu", trusted=False):
+    """Rebuild the network saved in a file and load its weights; return `(model, checkpoint)`.
+
+    Unlike `load_checkpoint`, no model is passed: the network is built by the name that
+    `save_checkpoint` stores in the file (`build_model(name)`). A file without a name (a
+    bare `state_dict`, saved the tutorial way) is tried against every network of the
+    series, and the one it fits is used. The model is returned in evaluation mode.
+
+    Args:
+        path: the file.
+        map_location: where to put the tensors (default the CPU).
+        trusted: see `load_checkpoint`.
+
+    Raises `CheckpointError` when the file is damaged or holds weights that fit none of
+    mnistlab's networks (the message names the file and the fix).
+    """
+    path = Path(path).expanduser()
+    checkpoint = load_checkpoint(path, map_location=map_location, trusted=trusted)
+    saved_name = checkpoint.get("model_name")
+    names = [saved_name] if saved_name in MODELS else list(MODELS)
+    for name in names:
+        model = build_model(name)
+        try:
+            state = _fitting_state(model, checkpoint["model_state"], checkpoint, path)
+        except ValueError:
+            continue
+        model.load_state_dict(state, strict=False)  # every key was checked above
+        checkpoint["model_name"] = name
+        return model.to(map_location).eval(), checkpoint
+    raise CheckpointError(
+        path, f"holds {_describe_stored(checkpoint)}, and those weights fit none of "
+        f"mnistlab's networks ({', '.join(MODELS)})",
+        "build the network that was saved yourself and fill it with "
+        "mnistlab.load_checkpoint(path, model)",
+    )

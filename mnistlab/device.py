@@ -57,7 +57,7 @@ def _available(name):
 
 def describe_device(device=None):
     """Return a one-line description of a device, such as "cuda (NVIDIA H100)" or "cpu"."""
-    device = _available(device) if device is not None else get_device()
+    device = get_device(device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":

@@ -77,22 +77,44 @@ def load_image(path):
     return image
 
 
+def full_scale(brightest):
+    """The white level of integer pixels: 255 (8 bits), 65,535 (16 bits) or 2**31 - 1 (32 bits).
+
+    A file does not always say how many bits its pixels use (Pillow's "I" mode holds 8- or
+    16-bit pictures in 32-bit integers), so the smallest of these that holds the brightest
+    pixel is taken. (Pillow's 32-bit integers are signed, hence 2**31 - 1.)
+    """
+    return next((top for top in (255, 65_535, 2**31 - 1) if brightest <= top), brightest)
+
+
 def to_grey(image):
     """Step 1: return an image as grey levels, a float32 array (H, W) from 0 (black) to 1 (white).
 
     Colours are mixed into grey the way Pillow's "L" mode does (0.299 R + 0.587 G +
-    0.114 B). Transparent pixels count as white paper.
+    0.114 B). Transparent pixels count as white paper. Pictures of more than 8 bits per
+    pixel (16-bit PNGs, 32-bit or float TIFFs) are divided by their white level
+    (`full_scale`), so they give the same grey levels as the same picture saved with 8.
 
     Args:
-        image: a PIL image, or an array or tensor shaped (H, W), (H, W, 3) or (H, W, 4)
-            holding integers 0..255 or floats 0..1.
+        image: a PIL image of any mode Pillow opens (1, L, LA, P, PA, RGB, RGBA, CMYK,
+            YCbCr, LAB, HSV, I;16, I, F, ...), or an array or tensor shaped (H, W),
+            (H, W, 3) or (H, W, 4) holding integers (0..255, or up to 65,535 for 16 bits)
+            or floats 0..1.
 
     Introduced in notebook 08.
     """
     if isinstance(image, Image.Image):
-        if "A" in image.getbands() or "transparency" in image.info:
+        if image.mode == "F":  # 32-bit float pixels: 0..1, or 0..255 as Pillow's convert gives
+            pixels = np.asarray(image, dtype=np.float64)
+            peak = float(np.nanmax(pixels)) if pixels.size else 0.0
+            return to_grey(pixels if peak <= 1 else pixels / full_scale(peak))
+        if image.mode == "I" or image.mode.startswith("I;16"):  # 16- or 32-bit integers
+            return to_grey(np.asarray(image).astype(np.int64))
+        if "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info:
             image = Image.alpha_composite(Image.new("RGBA", image.size, "white"),
                                           image.convert("RGBA"))
+        if image.mode in ("LAB", "HSV"):  # no direct conversion to grey in Pillow
+            image = image.getchannel("L") if image.mode == "LAB" else image.convert("RGB")
         return np.asarray(image.convert("L"), dtype=np.float32) / 255
     array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
@@ -109,7 +131,12 @@ def to_grey(image):
             f"or (H, W, 4) RGBA pixels. For a (3, H, W) tensor use image.permute(1, 2, 0)."
         )
     if np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float32) / 255  # as for a PIL image: the same numbers
+        if array.min() < 0:
+            raise DigitImageError(
+                f"image: received integer pixels from {array.min()} to {array.max()}; expected "
+                f"0 (black) and up (0..255 for 8 bits). Shift them, e.g. image - image.min()."
+            )
+        array = array / full_scale(int(array.max()))  # 8 bits: the same numbers as PIL's "L"
     elif not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
         raise DigitImageError(
             f"image: received float pixels from {np.nanmin(array):.3g} to "

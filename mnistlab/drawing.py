@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from .data import MNIST_MEAN, MNIST_STD
 from .digits import SIZE, BlankImageError, preprocess, to_batch
+from .training import predict
 
 PAD_SIZE = 280  # the drawing pad is 280 x 280 pixels: ten pad pixels per MNIST pixel
 LINE_WIDTH = 20  # pen width on the pad, in pad pixels (about 2 MNIST pixels after scaling)
@@ -287,8 +288,6 @@ class DrawingPad:
 
     def update(self):
         """Predict the digit drawn so far and show the answer."""
-        from .training import predict  # the function (this module is imported by the package)
-
         self._last_update = time.monotonic()
         try:
             self.pixels = preprocess(draw_strokes(self.strokes, self.size, self.line_width))

@@ -18,18 +18,8 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
-from .device import _available
-
-
-def _length_of(dataset, name):
-    """len(dataset), or a TypeError that says what was passed instead of a dataset."""
-    try:
-        return len(dataset)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a dataset with a length (e.g. from mnistlab.load_mnist()), got "
-            f"{type(dataset).__name__}"
-        ) from None
+from .data import dataset_length
+from .device import get_device
 
 
 def make_loader(
@@ -102,7 +92,7 @@ def dataset_to_tensors(dataset):
         mean, std = scale
         images = (data.float().div(255).sub(mean).div(std)).unsqueeze(1)  # (N, 1, 28, 28)
         return images, targets.long()
-    if _length_of(dataset, "dataset") == 0:
+    if dataset_length(dataset) == 0:
         raise ValueError("dataset is empty (0 examples): there is nothing to turn into tensors")
     pairs = [dataset[i] for i in range(len(dataset))]
     if not isinstance(pairs[0][0], torch.Tensor):
@@ -139,7 +129,8 @@ class TensorLoader:
         targets: int64 tensor (N,).
         batch_size: examples per batch (default 100).
         shuffle: draw a new order every epoch.
-        device: where the tensors live ("cpu", "cuda", "mps" or a torch.device).
+        device: where the tensors live ("cpu", "cuda", "mps" or a torch.device; None: the
+            best one available, as `get_device()` picks).
         seed: seed for the shuffle order.
         drop_last: drop the last, smaller batch (default False: every example is used).
 
@@ -152,7 +143,7 @@ class TensorLoader:
     ):
         _check_loader_tensors(images, targets)
         check_batch_size(batch_size)
-        self.device = _available(device)
+        self.device = get_device(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
         self.batch_size = batch_size

@@ -3,8 +3,8 @@
 An accuracy measured on 1,000 test digits is itself a measurement with noise: another
 1,000 digits from the same source would give a slightly different number. With 95%
 confidence the true accuracy lies within about +-1.9 points of a measured 90% on 1,000
-digits (+-0.9 points of a measured 98%), and within about +-0.6 points of 90% on 10,000. Two models whose intervals overlap
-this much have not been shown to differ.
+digits (+-0.9 points of a measured 98%), and within about +-0.6 points of 90% on 10,000.
+Two models whose intervals overlap this much have not been shown to differ.
 
 Introduced in notebook 04; used wherever the series compares accuracies.
 """

@@ -19,6 +19,34 @@ def sample_sets():
     return mnistlab.load_mnist(sample=True, verbose=False)
 
 
+@pytest.fixture(scope="session")
+def trained_mlp(sample_sets):
+    """The series' first network, `mlp`, trained one epoch on the offline sample (a second).
+
+    Trained once per test session and shared: tests that need a model that reads digits
+    (not random weights) use it, and must not change its weights.
+    """
+    import torch
+
+    import mnistlab
+
+    train, _ = sample_sets
+    loader = mnistlab.TensorLoader.from_dataset(train, batch_size=50, shuffle=True, seed=0)
+    model = mnistlab.build_model("mlp", seed=0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    mnistlab.train_one_epoch(model, loader, optimizer)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(trained_mlp, tmp_path_factory):
+    """`trained_mlp` saved with `mnistlab.save_checkpoint`: the path of the .pt file."""
+    import mnistlab
+
+    return mnistlab.save_checkpoint(tmp_path_factory.mktemp("models") / "mlp.pt", trained_mlp,
+                                    epochs=1)
+
+
 @pytest.fixture
 def shared_mnist():
     """Folder with genuine MNIST in torchvision's layout; the test is skipped without it."""

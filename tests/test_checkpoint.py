@@ -114,8 +114,6 @@ def test_swapped_arguments_and_wrong_paths_say_the_fix(tmp_path):
         mnistlab.load_checkpoint(model, tmp_path / "m.pt")
     with pytest.raises(IsADirectoryError, match="model.pt"):
         mnistlab.save_checkpoint(tmp_path, model)
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
-        mnistlab.load_checkpoint(tmp_path / "missing.pt", model)
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(OSError, match="nothing is lost"):
         mnistlab.save_checkpoint(tmp_path / "a_file" / "m.pt", model)
@@ -150,11 +148,84 @@ def test_another_optimizer_class_is_refused_before_anything_changes(tmp_path):
     assert same_weights(fresh, before)
 
 
-def test_a_truncated_checkpoint_is_explained(tmp_path):
-    path = mnistlab.save_checkpoint(tmp_path / "m.pt", mnistlab.build_model("mlp"))
-    path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(RuntimeError, match="cut off"):
-        mnistlab.load_checkpoint(path, mnistlab.build_model("mlp"))
+def damage(kind, good, folder):
+    """Write a damaged version of the checkpoint `good` (bytes) into `folder`; return its path."""
+    path = folder / f"{kind}.pt"
+    if kind == "half":
+        path.write_bytes(good[: len(good) // 2])  # what a full disk or an interrupted copy leaves
+    elif kind == "head":
+        path.write_bytes(good[:500])
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("not a checkpoint\n")
+    elif kind == "zeros":
+        path.write_bytes(bytes(100))
+    elif kind == "list":
+        torch.save([1, 2, 3], path)
+    elif kind == "other_dict":
+        torch.save({"weights": [1, 2, 3]}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("half", "is damaged or cut off"),
+        ("head", "is damaged or cut off (500 bytes"),
+        ("empty", "is empty (0 bytes)"),
+        ("text", "is a text file (it starts with 'not a checkpoint"),
+        ("zeros", "is not a PyTorch file"),
+        ("list", "holds a list, not model weights"),
+        ("other_dict", "holds a dict with keys ['weights'], but no model weights"),
+    ],
+)
+def test_a_damaged_checkpoint_names_the_file_the_problem_and_the_fix(
+    kind, problem, tmp_path, trained_checkpoint, trained_mlp
+):
+    path = damage(kind, trained_checkpoint.read_bytes(), tmp_path)
+    model = mnistlab.build_model("mlp", seed=1)
+    before = copy.deepcopy(model)
+    for load in (lambda: mnistlab.load_checkpoint(path, model), lambda: mnistlab.load_model(path)):
+        with pytest.raises(mnistlab.CheckpointError) as info:
+            load()
+        message = str(info.value)
+        assert message.startswith(f"checkpoint {str(path)!r} {problem}")
+        assert "Fix: " in message and info.value.path == path
+    assert same_weights(model, before)
+
+
+def test_a_wrong_path_is_named(tmp_path):
+    (tmp_path / "models").mkdir()
+    mnistlab.save_checkpoint(tmp_path / "models" / "cnn.pt", mnistlab.build_model("mlp"))
+    with pytest.raises(IsADirectoryError, match=r"models' is a folder.*holds cnn.pt; pass one"):
+        mnistlab.load_checkpoint(tmp_path / "models")
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at '.*missing.pt': check the name"):
+        mnistlab.load_model(tmp_path / "missing.pt")
+
+
+def test_load_model_rebuilds_the_network_named_in_the_file(trained_checkpoint, trained_mlp):
+    model, checkpoint = mnistlab.load_model(trained_checkpoint)
+    assert type(model) is mnistlab.MLP and not model.training
+    assert checkpoint["model_name"] == "mlp" and checkpoint["metadata"] == {"epochs": 1}
+    assert same_weights(model, trained_mlp)
+
+
+@pytest.mark.parametrize("name", ["lenet", "cnn_bn"])
+def test_load_model_recognises_a_bare_state_dict(name, tmp_path):
+    saved = mnistlab.build_model(name, seed=0)
+    torch.save(saved.state_dict(), tmp_path / "tutorial_style.pt")  # the way tutorials save
+    model, checkpoint = mnistlab.load_model(tmp_path / "tutorial_style.pt")
+    assert checkpoint["model_name"] == name and same_weights(model, saved)
+
+
+def test_load_model_says_when_no_network_fits(tmp_path):
+    torch.save({"fc.weight": torch.zeros(3, 3)}, tmp_path / "foreign.pt")
+    with pytest.raises(mnistlab.CheckpointError, match=(
+        r"holds weights of a model whose name was not saved, and those weights fit none of "
+        r"mnistlab's networks \(mlp, .*\)\. Fix: build the network .*mnistlab.load_checkpoint"
+    )):
+        mnistlab.load_model(tmp_path / "foreign.pt")
 
 
 def test_checkpoint_dir_is_outside_the_notebooks(monkeypatch, tmp_path):

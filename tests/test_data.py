@@ -10,16 +10,7 @@ from torchvision import datasets, transforms
 
 import mnistlab
 from mnistlab import data
-
-
-def write_idx(path, array):
-    """Write a uint8 array as an IDX file, the format MNIST ships in (see torchvision's tests)."""
-    dims = array.shape
-    magic = 0x0800 + len(dims)  # 0x08: unsigned byte; low byte: number of dimensions
-    with open(path, "wb") as f:
-        f.write(struct.pack(">I", magic))
-        f.write(struct.pack(f">{len(dims)}I", *dims))
-        f.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+from mnistlab.idx import write_idx
 
 
 def fake_mnist_folder(root, n_train=5, n_test=3):
@@ -304,6 +295,69 @@ def test_a_cut_off_gz_file_is_named(no_network, tmp_path):
     assert "Delete the folder" in message and "sample=True" in message
     assert not (raw / "t10k-images-idx3-ubyte").exists()  # no half-unpacked file left behind
     assert not list(raw.glob("*.partial"))
+
+
+def damage_folder(raw, kind):
+    """Damage the fake MNIST files in `raw` in one of the ways a real folder gets damaged."""
+    labels = raw / "train-labels-idx1-ubyte"
+    if kind == "a folder in a file's place":
+        labels.unlink()
+        labels.mkdir()
+    elif kind == "a folder in a .gz file's place":
+        labels.unlink()
+        (raw / "train-labels-idx1-ubyte.gz").mkdir()
+    elif kind == "an empty file":
+        labels.write_bytes(b"")
+    elif kind == "a header cut short":
+        labels.write_bytes(labels.read_bytes()[:6])
+    elif kind == "an empty .gz":
+        labels.unlink()
+        (raw / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    elif kind == "a .gz that is not gzip":
+        labels.unlink()
+        (raw / "train-labels-idx1-ubyte.gz").write_text("<html>404 Not Found</html>")
+    elif kind == "a .gz and its unpacked file disagreeing":
+        (raw / "train-labels-idx1-ubyte.gz").write_bytes(
+            gzip.compress(struct.pack(">II", 0x801, 4) + bytes(4)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("a folder in a file's place", "train-labels-idx1-ubyte in .* is a folder"),
+        ("a folder in a .gz file's place", "train-labels-idx1-ubyte.gz in .* is a folder"),
+        ("an empty file", "train-labels-idx1-ubyte in .* found no header"),
+        ("a header cut short", "train-labels-idx1-ubyte in .* a header that ends early"),
+        ("an empty .gz", "train-labels-idx1-ubyte.gz in .* could not be unpacked"),
+        ("a .gz that is not gzip", "train-labels-idx1-ubyte.gz in .* could not be unpacked"),
+        ("a .gz and its unpacked file disagreeing",
+         "train-labels-idx1-ubyte and train-labels-idx1-ubyte.gz in .* disagree"),
+    ],
+)
+def test_damaged_local_files_are_named_never_replaced_by_the_sample(
+    no_network, capsys, tmp_path, kind, problem
+):
+    raw, _ = fake_mnist_folder(tmp_path)
+    damage_folder(raw, kind)
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match=problem) as info:
+        mnistlab.load_mnist(root=tmp_path)  # sample=None: it falls back only for missing files
+    assert str(raw) in str(info.value) and "sample=True" in str(info.value)
+    assert capsys.readouterr().out == "" and no_network == []  # no fallback, no download
+    assert sorted(p.name for p in raw.iterdir() if p.suffix == ".partial") == []
+
+
+def test_a_damaged_unpacked_file_next_to_its_gz_says_delete_the_unpacked_one(tmp_path):
+    raw, _ = fake_mnist_folder(tmp_path)
+    labels = raw / "train-labels-idx1-ubyte"
+    (raw / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels.read_bytes()))
+    labels.write_bytes(labels.read_bytes()[:8] + bytes(2))  # cut off after 2 of 5 labels
+    with pytest.raises(mnistlab.MNISTFilesCorrupt, match=(
+        r"train-labels-idx1-ubyte in .* is 10 bytes .* cut off \(truncated.* Delete "
+        r"train-labels-idx1-ubyte \(it is unpacked again from train-labels-idx1-ubyte.gz\)"
+    )):
+        mnistlab.torchvision_mnist(tmp_path, train=True)
+    labels.unlink()
+    assert len(mnistlab.torchvision_mnist(tmp_path, train=True)) == 5  # the fix works
 
 
 def test_images_and_labels_must_agree_in_number(tmp_path):

@@ -107,6 +107,97 @@ def test_rgba_with_transparent_paper_counts_as_white(tmp_path):
     assert grey[0, 0] == pytest.approx(1.0)
 
 
+def photo_of_a_digit():
+    """A 4 in dark grey ink (0.15) on light grey paper (0.85), with soft edges: 0..1 floats."""
+    pen = draw_strokes(mnistlab.STROKE_DIGITS[4]).astype(np.float64) / 255  # 0 ink, 1 paper
+    return 0.15 + 0.7 * pen
+
+
+def grey8():
+    return np.round(photo_of_a_digit() * 255).astype(np.uint8)
+
+
+def transparent(mode):
+    """Black ink whose opacity is the ink, on fully transparent (black) paper, in `mode`."""
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[..., 3] = 255 - grey8()
+    return Image.fromarray(rgba, "RGBA").convert(mode)
+
+
+def transparent_palette():
+    image = Image.fromarray(grey8()).convert("P")  # Pillow's grey palette: index = grey level
+    image.info["transparency"] = int(grey8()[0, 0])  # the paper's index is see-through
+    return image
+
+
+SAVED_IN_EVERY_MODE = {  # name: (how to make the picture, file format or None to keep it)
+    "L": (lambda: Image.fromarray(grey8()), "PNG"),
+    "LA": (lambda: Image.fromarray(grey8()).convert("LA"), "PNG"),
+    "P": (lambda: Image.fromarray(grey8()).convert("P"), "PNG"),
+    "PA": (lambda: Image.fromarray(grey8()).convert("PA"), "TIFF"),
+    "RGB": (lambda: Image.fromarray(grey8()).convert("RGB"), "PNG"),
+    "RGB JPEG": (lambda: Image.fromarray(grey8()).convert("RGB"), "JPEG"),
+    "RGBA": (lambda: Image.fromarray(grey8()).convert("RGBA"), "PNG"),
+    "CMYK": (lambda: Image.fromarray(grey8()).convert("CMYK"), "TIFF"),
+    "YCbCr": (lambda: Image.fromarray(grey8()).convert("YCbCr"), "TIFF"),
+    "LAB": (lambda: Image.fromarray(grey8()).convert("LAB"), "TIFF"),
+    "HSV": (lambda: Image.fromarray(grey8()).convert("HSV"), None),
+    "RGBX": (lambda: Image.fromarray(grey8()).convert("RGBX"), None),
+    "I;16 16-bit PNG": (lambda: Image.fromarray(grey8().astype(np.uint16) * 257), "PNG"),
+    "I;16 full precision": (
+        lambda: Image.fromarray(np.round(photo_of_a_digit() * 65535).astype(np.uint16)), "PNG"),
+    "I;16B": (lambda: Image.fromarray((grey8().astype(np.uint16) * 257).astype(">u2")), "TIFF"),
+    "I;16 holding 8-bit values": (lambda: Image.fromarray(grey8()).convert("I;16"), "PNG"),
+    "I 32-bit holding 16-bit values": (
+        lambda: Image.fromarray(grey8().astype(np.int32) * 257), "TIFF"),
+    "I 32-bit full range": (
+        lambda: Image.fromarray((photo_of_a_digit() * (2**31 - 1)).astype(np.int32)), None),
+    "I from convert": (lambda: Image.fromarray(grey8()).convert("I"), "TIFF"),
+    "F 0..1": (lambda: Image.fromarray(photo_of_a_digit().astype(np.float32)), "TIFF"),
+    "F 0..255 from convert": (lambda: Image.fromarray(grey8()).convert("F"), "TIFF"),
+    "RGBA transparent paper": (lambda: transparent("RGBA"), "PNG"),
+    "LA transparent paper": (lambda: transparent("LA"), "PNG"),
+    "La premultiplied": (lambda: transparent("RGBA").convert("RGBa").convert("RGBA")
+                         .convert("LA"), None),
+    "RGBa premultiplied": (lambda: transparent("RGBa"), None),
+    "P with a transparent index": (transparent_palette, "PNG"),
+}
+
+
+@pytest.mark.parametrize("name", SAVED_IN_EVERY_MODE)
+def test_every_image_mode_gives_the_same_digit_as_8_bit_grey(name, tmp_path):
+    make, file_format = SAVED_IN_EVERY_MODE[name]
+    image = make()
+    if file_format is not None:
+        path = tmp_path / f"digit.{file_format.lower()}"
+        image.save(path, file_format)
+        image = load_image(path)
+    expected = preprocess(Image.fromarray(grey8()))
+    pixels = preprocess(image)
+    assert np.corrcoef(pixels.ravel(), expected.ravel())[0, 1] > 0.995, image.mode
+    assert np.abs(pixels - expected).max() < (0.2 if "JPEG" in name else 0.05), image.mode
+
+
+def test_a_1_bit_picture_gives_the_same_digit_as_8_bit_grey(tmp_path):
+    pen = draw_strokes(mnistlab.STROKE_DIGITS[4])  # black ink on white, soft edges
+    Image.fromarray(pen).point(lambda v: 255 if v > 127 else 0).convert("1").save(
+        tmp_path / "bw.png")
+    pixels, expected = preprocess(tmp_path / "bw.png"), preprocess(pen)
+    assert np.corrcoef(pixels.ravel(), expected.ravel())[0, 1] > 0.98
+
+
+def test_16_bit_and_float_arrays_are_scaled_by_their_range():
+    photo = photo_of_a_digit()
+    np.testing.assert_allclose(digits.to_grey(np.round(photo * 65535).astype(np.uint16)), photo,
+                               atol=1e-4)
+    np.testing.assert_allclose(digits.to_grey(grey8().astype(np.int64)), grey8() / 255,
+                               atol=1e-6)
+    assert digits.full_scale(255) == 255 and digits.full_scale(256) == 65_535
+    assert digits.full_scale(70_000) == 2**31 - 1
+    with pytest.raises(DigitImageError, match="from -3 to 5.*image - image.min"):
+        digits.to_grey(np.array([[-3, 5]]))
+
+
 @pytest.mark.parametrize(
     "bad, fix",
     [
@@ -205,32 +296,27 @@ def test_random_distort_without_change_is_the_identity(sample_sets):
     assert any(unchanged)
 
 
-@pytest.fixture
-def tiny_model():
-    return mnistlab.build_model("cnn", seed=0).eval()
-
-
-def test_drawing_pad_predicts_from_the_strokes_it_records(tiny_model):
+def test_drawing_pad_predicts_from_the_strokes_it_records(trained_mlp):
     pytest.importorskip("ipycanvas")
-    pad = mnistlab.DrawingPad(tiny_model)
+    pad = mnistlab.DrawingPad(trained_mlp)
     assert pad.probabilities is None and "Draw a digit" in pad.answer.value
     strokes = mnistlab.STROKE_DIGITS[5]
     pad.draw(strokes)
     assert [len(s) for s in pad.strokes] == [len(s) for s in strokes]
     expected = preprocess(draw_strokes(strokes))
     np.testing.assert_array_equal(pad.pixels, expected)
-    probabilities = mnistlab.predict(tiny_model, digits.to_batch(expected))[0]
+    probabilities = mnistlab.predict(trained_mlp, digits.to_batch(expected))[0]
     torch.testing.assert_close(pad.probabilities, probabilities)
     top = int(probabilities.argmax())
-    assert f"I read a {top}" in pad.answer.value
+    assert top == 5 and "I read a 5" in pad.answer.value
     assert pad.bars[top].value == pytest.approx(float(probabilities[top]))
     pad.clear()
     assert pad.strokes == [] and pad.probabilities is None and pad.bars[top].value == 0
 
 
-def test_drawing_pad_follows_mouse_events(tiny_model):
+def test_drawing_pad_follows_mouse_events(trained_mlp):
     pytest.importorskip("ipycanvas")
-    pad = mnistlab.DrawingPad(tiny_model)
+    pad = mnistlab.DrawingPad(trained_mlp)
     pad._pen_move(10, 10)  # moving without pressing draws nothing
     pad._pen_down(140, 40)
     pad._pen_move(140.4, 40.4)  # a jitter under 2 pixels is ignored

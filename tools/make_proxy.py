@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build a full-size stand-in for MNIST from the genuine files in ../shared/mnist.
 
-    python3 tools/make_proxy.py DIR                 # DIR/MNIST/raw/: 60,000 + 10,000 digits
-    python3 tools/make_proxy.py DIR --repeat 10 --source ../shared/mnist
+    .venv/bin/python tools/make_proxy.py DIR        # DIR/MNIST/raw/: 60,000 + 10,000 digits
+    .venv/bin/python tools/make_proxy.py DIR --repeat 10 --source ../shared/mnist
 
 `../shared/mnist` holds the first 6,000 official training digits and the official 10,000
 test digits. Online, a student's `load_mnist()` returns all 60,000 training digits, and
@@ -14,44 +14,25 @@ the official test files, in torchvision's layout, so that
 
 makes every notebook see a training set of the full size. Accuracies measured on it are not
 full-MNIST accuracies (it holds only 6,000 different digits); timings are what it is for.
-The files go where you ask (a temporary folder): never into the repository.
+The files go where you ask (a temporary folder): never into the repository. The IDX files
+are read and written by `mnistlab.idx`, so it runs in the project's environment.
 """
 
 import argparse
 import shutil
-import struct
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this clone's mnistlab, installed or not
+
+from mnistlab.idx import FILES, IMAGES_MAGIC, LABELS_MAGIC, read_idx, write_idx  # noqa: E402
+
 DEFAULT_SOURCE = ROOT.parent / "shared" / "mnist"
-TRAIN_FILES = {"train-images-idx3-ubyte": 2051, "train-labels-idx1-ubyte": 2049}  # IDX magics
-TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def read_idx(path, magic):
-    """Return (header dimensions, body bytes) of an uncompressed IDX file, checking its size."""
-    data = Path(path).read_bytes()
-    found = struct.unpack(">i", data[:4])[0] if len(data) >= 4 else None
-    if found != magic:
-        raise ValueError(f"{path} is not an IDX file of the expected kind: magic {found}, "
-                         f"expected {magic}")
-    ndim = magic & 0xFF
-    dims = struct.unpack(f">{ndim}i", data[4 : 4 + 4 * ndim])
-    body = data[4 + 4 * ndim :]
-    expected = 1
-    for d in dims:
-        expected *= d
-    if len(body) != expected:
-        raise ValueError(f"{path} is truncated: header {dims} needs {expected:,} bytes of "
-                         f"data, found {len(body):,}; copy the file again")
-    return dims, body
-
-
-def write_idx(path, magic, dims, body):
-    """Write an IDX file: magic number, dimensions (big-endian int32), then the bytes."""
-    header = struct.pack(f">i{len(dims)}i", magic, *dims)
-    Path(path).write_bytes(header + body)
+TRAIN_FILES = dict(zip(FILES[True], (IMAGES_MAGIC, LABELS_MAGIC)))  # name: magic number
+TEST_FILES = FILES[False]
 
 
 def make_proxy(dest, source=DEFAULT_SOURCE, repeat=10):
@@ -75,17 +56,17 @@ def make_proxy(dest, source=DEFAULT_SOURCE, repeat=10):
         )
     raw = Path(dest).expanduser() / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    counts = set()
-    for name, magic in TRAIN_FILES.items():
-        dims, body = read_idx(source_raw / name, magic)
-        counts.add(dims[0])
-        write_idx(raw / name, magic, (dims[0] * repeat, *dims[1:]), body * repeat)
-    if len(counts) != 1:
+    fix = f"Copy the genuine MNIST files into {source_raw} again."
+    images, labels = (read_idx(source_raw / name, magic, fix)
+                      for name, magic in TRAIN_FILES.items())
+    if len(images) != len(labels):
         raise ValueError(f"the training images and labels in {source_raw} differ in number: "
-                         f"{sorted(counts)}")
+                         f"{len(images):,} images, {len(labels):,} labels")
+    for name, values in zip(TRAIN_FILES, (images, labels)):
+        write_idx(raw / name, np.concatenate([values] * repeat))
     for name in TEST_FILES:
         shutil.copyfile(source_raw / name, raw / name)
-    return counts.pop() * repeat
+    return len(labels) * repeat
 
 
 def main(argv=None):

@@ -32,6 +32,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this clone's mnistlab, installed or not
+
+from mnistlab.idx import read_header  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_LIMIT_S = 300.0  # the series' budget per notebook on the full MNIST (5 minutes)
 OPENING = "(before the first section)"
@@ -135,12 +139,12 @@ def data_environment(data_dir=None, sample=False, environ=None):
 
 def training_digits(data_dir):
     """The number of training digits the IDX header in `data_dir` announces, as text."""
-    header = Path(data_dir).expanduser() / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images = Path(data_dir).expanduser() / "MNIST" / "raw" / "train-images-idx3-ubyte"
     try:
-        with open(header, "rb") as f:
-            return f"{int.from_bytes(f.read(8)[4:], 'big'):,}"
+        _, dims = read_header(images)
     except OSError:
-        return "unknown (no MNIST/raw/train-images-idx3-ubyte)"
+        dims = ()
+    return f"{dims[0]:,}" if dims else "unknown (no readable MNIST/raw/train-images-idx3-ubyte)"
 
 
 def format_seconds(seconds):

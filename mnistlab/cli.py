@@ -1,6 +1,6 @@
-"""Read a picture of a handwritten digit from the command line.
+"""The command line: read a picture of a handwritten digit and print the digit.
 
-    python -m mnistlab.predict IMAGE.png [--checkpoint PATH]
+    python -m mnistlab predict IMAGE.png [--checkpoint PATH]
 
 The picture is prepared exactly like MNIST's digits (`mnistlab.digits.preprocess`), a
 trained network reads it, and the digit is printed with the probability of every class.
@@ -15,27 +15,21 @@ Introduced in notebook 08.
 
 import argparse
 import math
-import os
 import sys
-import types
 from pathlib import Path
 
 import torch
 
-from .checkpoint import save_checkpoint
-from .data import TensorLoader, default_root, load_mnist
+from .checkpoint import CheckpointError, load_model, save_checkpoint
+from .data import default_root, load_mnist
 from .digits import DigitImageError, preprocess, to_batch
 from .drawing import random_distort
-from .models import MODELS, build_model
-from .training import evaluate, train_one_epoch
-from .training import predict as predict_probabilities
+from .loaders import TensorLoader
+from .models import build_model
+from .training import evaluate, predict, train_one_epoch
 
 DEFAULT_MODEL = "cnn"  # the CNN of notebook 05: small, and quick to train on a CPU
 TRAINING_IMAGES = 120_000  # digits the default model sees: 2 epochs of MNIST, ~1 min on a CPU
-
-
-class PredictError(Exception):
-    """A problem the user can fix (a missing file, a blank picture); printed without a traceback."""
 
 
 def default_checkpoint_path():
@@ -89,67 +83,9 @@ def train_default_model(path=None, progress=True, seed=0):
         train_one_epoch(model, distorted, optimizer, scheduler=scheduler, epoch=epoch)
     accuracy = evaluate(model, TensorLoader.from_dataset(test_set, batch_size=500))["accuracy"]
     data = f"{len(train_set):,} {type(train_set).__name__} training digits"
-    partial = path.with_name(path.name + ".partial")
-    save_checkpoint(partial, model, epochs=epochs, data=data, test_accuracy=accuracy,
-                    test_digits=len(test_set), augmented=True)
-    os.replace(partial, path)  # appears complete or not at all
+    save_checkpoint(path, model, epochs=epochs, data=data, test_accuracy=accuracy,
+                    test_digits=len(test_set), augmented=True)  # complete, or not there at all
     return model.eval()
-
-
-def _damaged(path, reason, is_default):
-    fix = (
-        f"delete it (rm {str(path)!r}) and run again to train a fresh default model"
-        if is_default
-        else "pass a file written by mnistlab.save_checkpoint (or torch.save(model.state_dict(), "
-        "path) for one of mnistlab's networks), or leave out --checkpoint to use the default model"
-    )
-    return PredictError(f"checkpoint: {str(path)!r} {reason}. Fix: {fix}.")
-
-
-def load_model(path, is_default=False):
-    """Load a network from a checkpoint file; return `(model, checkpoint_dict)`.
-
-    The network is rebuilt by the name stored in the file (`save_checkpoint` stores it);
-    a bare `state_dict` is matched against every network of the series.
-
-    Raises `PredictError` naming the file, what is wrong with it and the fix.
-    """
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise PredictError(
-            f"checkpoint: received {str(path)!r}, which {what}; expected a .pt file saved by "
-            f"mnistlab.save_checkpoint. Check the path, or leave out --checkpoint to use "
-            f"the default model."
-        )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged or foreign file
-        raise _damaged(
-            path, f"could not be read as a PyTorch checkpoint ({type(err).__name__}: "
-            f"{str(err).splitlines()[0][:120]}); it may be truncated or not a checkpoint",
-            is_default,
-        ) from err
-    if isinstance(checkpoint, dict) and "model_state" in checkpoint:
-        state, names = checkpoint["model_state"], [checkpoint.get("model_name")]
-    elif isinstance(checkpoint, dict) and all(torch.is_tensor(v) for v in checkpoint.values()):
-        state, names, checkpoint = checkpoint, list(MODELS), {"model_state": checkpoint}
-    else:
-        raise _damaged(path, "holds no model weights (no 'model_state')", is_default)
-    for name in names:
-        if name not in MODELS:
-            continue
-        model = build_model(name)
-        try:
-            model.load_state_dict(state)
-        except (RuntimeError, KeyError, TypeError):
-            continue
-        checkpoint["model_name"] = name
-        return model.eval(), checkpoint
-    raise _damaged(
-        path, f"holds weights that fit none of mnistlab's networks ({', '.join(MODELS)})",
-        is_default,
-    )
 
 
 def default_model(progress=True):
@@ -162,7 +98,13 @@ def default_model(progress=True):
             flush=True,
         )
         train_default_model(path, progress=progress)
-    return load_model(path, is_default=True)
+    try:
+        return load_model(path)
+    except CheckpointError as err:  # the user did not choose this file: say how to renew it
+        raise CheckpointError(
+            path, err.problem, f"delete it (rm {str(path)!r}) and run again to train a fresh "
+            f"default model"
+        ) from err
 
 
 def classify_image(image, model):
@@ -172,7 +114,7 @@ def classify_image(image, model):
         image: a file path, a PIL image or an array (see `mnistlab.digits.to_grey`).
         model: a trained network.
     """
-    return predict_probabilities(model, to_batch(preprocess(image)))[0]
+    return predict(model, to_batch(preprocess(image)))[0]
 
 
 def format_prediction(probabilities, width=30):
@@ -186,49 +128,42 @@ def format_prediction(probabilities, width=30):
 
 
 def main(argv=None):
-    """The command line: parse the arguments, classify each picture, return an exit code."""
+    """The command line: parse the arguments, classify each picture, return an exit code.
+
+    `argv` is the list of arguments after `python -m mnistlab` (default: `sys.argv[1:]`),
+    for example `["predict", "digit.png", "--checkpoint", "cnn.pt"]`.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m mnistlab.predict",
+        prog="python -m mnistlab",
+        description="mnistlab's command line. One command so far: predict.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict_command = commands.add_parser(
+        "predict", help="read a handwritten digit from a picture",
         description="Read a handwritten digit from a picture (PNG, JPEG, a photo).",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="picture of one digit")
-    parser.add_argument(
+    predict_command.add_argument("images", nargs="+", metavar="IMAGE", help="picture of one digit")
+    predict_command.add_argument(
         "--checkpoint", metavar="PATH",
         help="a model saved with mnistlab.save_checkpoint (default: a model trained the "
         "first time and kept in mnistlab's cache folder)",
     )
     args = parser.parse_args(argv)
+    prog = predict_command.prog  # "python -m mnistlab predict", the start of every error line
     try:
         if args.checkpoint:
-            model, checkpoint = load_model(args.checkpoint)
+            model, _ = load_model(args.checkpoint)
         else:
-            model, checkpoint = default_model()
+            model, _ = default_model()
         for i, image in enumerate(args.images):
             probabilities = classify_image(image, model)
             if len(args.images) > 1:
                 print(("\n" if i else "") + f"{image}:")
             print("\n".join(format_prediction(probabilities)))
-    except (PredictError, DigitImageError, FileNotFoundError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+    except (CheckpointError, DigitImageError, OSError) as err:  # each says what to fix
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing was saved.", file=sys.stderr)
+        print(f"{prog}: interrupted; nothing was saved.", file=sys.stderr)
         return 130
     return 0
-
-
-class _CallableModule(types.ModuleType):
-    """This module shares its name with the function `mnistlab.predict(model, images)`.
-
-    Importing it makes Python put the module where the function was (`mnistlab.predict`),
-    so calling the module passes the call on to the function and old code keeps working.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return predict_probabilities(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
-if __name__ == "__main__":
-    sys.exit(main())
