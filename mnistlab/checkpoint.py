@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import check_not_a_class
 from .data import default_root
 from .device import model_device
 from .models import MODELS, build_model
@@ -82,8 +83,7 @@ def _state_of(model):
         return model.state_dict()
     if isinstance(model, Mapping) and all(isinstance(v, torch.Tensor) for v in model.values()):
         return dict(model)
-    if isinstance(model, type):
-        raise TypeError(f"model is the class {model.__name__}: pass the trained network itself")
+    check_not_a_class(model, "model", "pass the trained network itself")
     raise TypeError(
         f"model must be the trained network (an nn.Module) or its state_dict(), got "
         f"{type(model).__name__}"
@@ -405,11 +405,8 @@ def load_checkpoint(path, model=None, optimizer=None, map_location=None, trusted
             "the first argument of load_checkpoint is the file, then the model: "
             "load_checkpoint('model.pt', model)"
         )
-    if isinstance(model, type):
-        raise TypeError(
-            f"model is the class {model.__name__}: build the network first, e.g. "
-            f"model = mnistlab.build_model('cnn'), then load_checkpoint(path, model)"
-        )
+    check_not_a_class(model, "model", "build the network first, e.g. model = "
+                      "mnistlab.build_model('cnn'), then load_checkpoint(path, model)")
     path = Path(path).expanduser()
     _check_file(path)
     if map_location is None:

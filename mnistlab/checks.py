@@ -11,6 +11,7 @@ received, what was expected, and the fix.
 """
 
 import functools
+import numbers
 from contextlib import contextmanager, suppress
 
 import numpy as np
@@ -51,8 +52,14 @@ def check_not_a_class(value, argument, fix):
 
 
 def check_whole_number(value, argument, fix, smallest=1):
-    """Raise ValueError unless `value` is a whole number (not a bool) of `smallest` or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+    """Raise ValueError unless `value` is a whole number (not a bool) of `smallest` or more.
+
+    NumPy's integers count; a float such as 1e4 does not (Python reads it as 10000.0),
+    and the message says how to write it.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < smallest:
+        if isinstance(value, float) and value.is_integer() and value >= smallest:
+            fix = f"write {int(value):_} ({value!r} is a float in Python)"
         raise ValueError(problem(
             argument, describe(value), f"a whole number of {smallest} or more", fix
         ))

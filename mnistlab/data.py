@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import Subset, random_split
 from torchvision import datasets, transforms
 
+from .checks import check_not_a_class, check_whole_number
 from .idx import ALL_FILES, MNISTFilesCorrupt, check_folder, check_split, unpack
 
 # Mean and standard deviation of all 60,000 training pixels after ToTensor() (values in [0, 1]).
@@ -264,11 +265,8 @@ def _check_train_flag(train):
 
 def check_transform(transform):
     """Raise TypeError unless `transform` is None or callable on an image (not a class)."""
-    if isinstance(transform, type):
-        raise TypeError(
-            f"transform is the class {transform.__name__}, not a transform: add brackets, "
-            f"transform={transform.__name__}(), or use mnistlab.MNIST_TRANSFORM"
-        )
+    check_not_a_class(transform, "transform", f"add brackets, transform="
+                      f"{getattr(transform, '__name__', '')}(), or use mnistlab.MNIST_TRANSFORM")
     if transform is not None and not callable(transform):
         raise TypeError(
             f"transform must be a function of an image (or None), got "
@@ -440,15 +438,7 @@ def take(dataset, n):
     size = dataset_length(dataset)
     if n is None:
         return Subset(dataset, range(size))
-    if isinstance(n, float) and n.is_integer() and n > 0:
-        hint = f": write {int(n):_} (1e4 is a float in Python)"
-    else:
-        hint = ""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-        raise ValueError(
-            f"n must be a whole number of examples above 0, or None for all of them; got "
-            f"{n!r}{hint}"
-        )
+    check_whole_number(n, "n", "pass how many examples to keep, or None for all of them")
     return Subset(dataset, range(min(int(n), size)))
 
 

@@ -12,14 +12,16 @@ Introduced in notebooks 03 (make_loader) and 06 (TensorLoader).
 """
 
 import math
-import numbers
 
 import torch
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
+from .checks import check_whole_number
 from .data import dataset_length
 from .device import get_device
+
+BATCH_SIZE_FIX = "pass a number of examples per batch, such as batch_size=100"
 
 
 def make_loader(
@@ -56,7 +58,7 @@ def make_loader(
         raise ValueError(
             "dataset is empty (0 examples): check the split or take(...) that made it"
         )
-    check_batch_size(batch_size)
+    check_whole_number(batch_size, "batch_size", BATCH_SIZE_FIX)
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -142,7 +144,7 @@ class TensorLoader:
         drop_last=False,
     ):
         _check_loader_tensors(images, targets)
-        check_batch_size(batch_size)
+        check_whole_number(batch_size, "batch_size", BATCH_SIZE_FIX)
         self.device = get_device(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
@@ -174,16 +176,6 @@ class TensorLoader:
         for i in range(len(self)):
             start = i * self.batch_size
             yield images[start : start + self.batch_size], targets[start : start + self.batch_size]
-
-
-def check_batch_size(batch_size):
-    """Raise a clear error unless `batch_size` is a whole number of 1 or more."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(
-            f"batch_size must be a whole number of examples such as 100, got {batch_size!r}"
-        )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be 1 or more (100 is usual), got {batch_size}")
 
 
 def _check_loader_tensors(images, targets):

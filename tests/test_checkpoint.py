@@ -235,3 +235,38 @@ def test_checkpoint_dir_is_outside_the_notebooks(monkeypatch, tmp_path):
     assert not (tmp_path / "data").exists()  # asking creates nothing
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_DIR", str(tmp_path / "mine"))
     assert mnistlab.checkpoint_dir() == tmp_path / "mine"
+
+
+def test_a_trained_model_its_optimizer_and_history_come_back_whole(tmp_path, trained_mlp):
+    model = copy.deepcopy(trained_mlp)
+    optimizer = torch.optim.Adam(model.parameters())
+    optimizer.zero_grad()
+    model(torch.zeros(2, 1, 28, 28)).sum().backward()
+    optimizer.step()  # the optimizer now holds a state worth keeping
+    path = mnistlab.save_checkpoint(tmp_path / "ck" / "model.pt", model, optimizer,
+                                    history={"epoch": [1]}, test_accuracy=0.5)
+    fresh = mnistlab.build_model("mlp", seed=1)
+    fresh_optimizer = torch.optim.Adam(fresh.parameters())
+    checkpoint = mnistlab.load_checkpoint(path, fresh, fresh_optimizer)
+    assert checkpoint["model_name"] == "mlp"
+    assert checkpoint["metadata"] == {"test_accuracy": 0.5}
+    assert checkpoint["history"] == {"epoch": [1]}
+    assert same_weights(model, fresh)
+    saved, loaded = optimizer.state_dict()["state"], fresh_optimizer.state_dict()["state"]
+    assert torch.equal(saved[0]["exp_avg"], loaded[0]["exp_avg"])
+
+
+def test_a_checkpoint_saved_on_cuda_loads_on_cpu(tmp_path, monkeypatch):
+    # Pretend the tensors were on a GPU when saved: torch records each storage's device.
+    model = mnistlab.build_model("mlp", seed=0)
+    path = tmp_path / "gpu.pt"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        mnistlab.save_checkpoint(path, model)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)  # what a bare torch.load does on a laptop
+    fresh = mnistlab.build_model("mlp", seed=1)
+    mnistlab.load_checkpoint(path, fresh)
+    assert next(fresh.parameters()).device.type == "cpu"
+    assert same_weights(model, fresh)

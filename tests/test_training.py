@@ -1,4 +1,4 @@
-"""Tests for mnistlab.training, checkpoint, summary, device and seed helpers."""
+"""Tests for mnistlab.training and early_stopping, and the summary, device and seed helpers."""
 
 import copy
 
@@ -150,48 +150,6 @@ def test_predict_loader_collects_everything(small_sets):
     images, labels, predicted = mnistlab.predict_loader(model, loader(test, batch_size=64))
     assert images.shape == (200, 1, 28, 28) and labels.shape == predicted.shape == (200,)
     assert torch.equal(labels, test.tensors[1])
-
-
-# --- checkpoints --------------------------------------------------------------------------
-
-
-def test_checkpoint_round_trip(tmp_path, small_sets):
-    _, test = small_sets
-    model = mnistlab.build_model("cnn_bn", seed=0)
-    optimizer = torch.optim.Adam(model.parameters())
-    mnistlab.train_one_epoch(model, [next(iter(loader(test)))], optimizer)
-    path = mnistlab.save_checkpoint(tmp_path / "ck" / "model.pt", model, optimizer,
-                                    history={"epoch": [1]}, test_accuracy=0.5)
-    fresh = mnistlab.build_model("cnn_bn", seed=1)
-    checkpoint = mnistlab.load_checkpoint(path, fresh, torch.optim.Adam(fresh.parameters()))
-    assert checkpoint["model_name"] == "cnn_bn"
-    assert checkpoint["metadata"] == {"test_accuracy": 0.5}
-    assert checkpoint["history"] == {"epoch": [1]}
-    x = test.tensors[0][:8]
-    assert torch.equal(model.eval()(x), fresh.eval()(x))
-
-
-def test_checkpoint_saved_on_cuda_loads_on_cpu(tmp_path, monkeypatch):
-    # Pretend the tensors were on a GPU when saved: torch records each storage's device.
-    model = mnistlab.build_model("mlp", seed=0)
-    path = tmp_path / "gpu.pt"
-    with monkeypatch.context() as patch:
-        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
-        mnistlab.save_checkpoint(path, model)
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA"):
-            torch.load(path, weights_only=True)  # what a bare torch.load does on a laptop
-    fresh = mnistlab.build_model("mlp", seed=1)
-    mnistlab.load_checkpoint(path, fresh)
-    assert next(fresh.parameters()).device.type == "cpu"
-    assert torch.equal(fresh.state_dict()["layers.1.weight"], model.state_dict()["layers.1.weight"])
-
-
-def test_corrupt_checkpoint_says_what_to_do(tmp_path):
-    path = tmp_path / "broken.pt"
-    path.write_bytes(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match="save it again"):
-        mnistlab.load_checkpoint(path, mnistlab.build_model("mlp"))
 
 
 # --- summary, device, seed ----------------------------------------------------------------
