@@ -143,7 +143,7 @@ def fast_path_steps(model, loader, optimizer, batches, setting=None, scaler=None
             loss.backward()
             optimizer.step()
         images += len(y)
-    synchronize(loader)
+    synchronize(loader.device)
     return images
 
 

@@ -26,7 +26,7 @@ SHARED_MNIST = REPO.parent / "shared" / "mnist"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # the benchmark is a package beside mnistlab, not installed
 
-from benchmarks import accuracy, cli, flops, machine, pipelines, report, speed, timing  # noqa: E402
+from benchmarks import accuracy, cli, flops, pipelines, report, speed, timing  # noqa: E402
 
 HAS_SHARED = (SHARED_MNIST / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
 
@@ -64,7 +64,7 @@ def test_the_pytorch_example_network_has_its_published_size():
 
 
 def test_matmul_peak_is_a_positive_flop_rate_and_training_costs_six_flops_per_mac():
-    assert machine.matmul_flops("cpu", size=256, repeats=2) > 1e6
+    assert flops.matmul_flops("cpu", size=256, repeats=2) > 1e6
     assert flops.training_flops_per_image(15_880) == 6 * 15_880
 
 
