@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnistlab.data import MNISTFilesCorrupt, MNISTUnavailable, TensorLoader, torchvision_mnist
+from mnistlab.data import MNISTUnavailable, torchvision_mnist
+from mnistlab.idx import MNISTFilesCorrupt
+from mnistlab.loaders import TensorLoader
 from mnistlab.models import BNCNN
 from mnistlab.training import evaluate, train_one_epoch
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from mnistlab.data import DATA_DIR_ENV, MNISTSample, dataset_to_tensors, load_mnist
+from mnistlab.data import DATA_DIR_ENV, MNISTSample, load_mnist
 from mnistlab.device import get_device
+from mnistlab.loaders import dataset_to_tensors
 from mnistlab.models import MODELS
 
 from .accuracy import (

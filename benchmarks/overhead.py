@@ -12,7 +12,7 @@ or more, so it takes many short rounds, not a few long ones, to see 1%.
 
 import torch
 
-from mnistlab.data import TensorLoader
+from mnistlab.loaders import TensorLoader
 from mnistlab.models import build_model
 from mnistlab.training import fit
 

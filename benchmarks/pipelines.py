@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from mnistlab.data import TensorLoader
+from mnistlab.loaders import TensorLoader
 from mnistlab.models import MODELS, build_model
 
 from .timing import synchronize, take_batches

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from mnistlab.data import SAMPLE_ENV, dataset_to_tensors, load_mnist
+from mnistlab.data import SAMPLE_ENV, load_mnist
+from mnistlab.loaders import dataset_to_tensors
 from mnistlab.models import count_parameters
 
 from .flops import count_macs, training_flops_per_image
