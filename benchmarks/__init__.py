@@ -19,9 +19,9 @@ Where to look:
 
 | file | what it holds |
 | --- | --- |
-| `machine.py` | facts about the machine, the matrix-multiply peak, memory |
+| `machine.py` | facts about the machine; the memory a run holds |
 | `timing.py` | the stopwatch and the interleaved timing windows every number comes from |
-| `flops.py` | multiply-adds per image, counted with forward hooks |
+| `flops.py` | multiply-adds per image, counted with forward hooks; the matrix-multiply peak |
 | `pipelines.py` | the two pipelines' training loops, and the speed settings (layout, precision) |
 | `speed.py` | one network timed both ways in every setting; thread settings |
 | `overhead.py` | `mnistlab.fit` against a bare loop on the same loader and model |

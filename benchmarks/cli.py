@@ -27,7 +27,8 @@ from .accuracy import (
     compare_recipes,
     genuine_mnist,
 )
-from .machine import current_memory_mb, machine_info, matmul_flops
+from .flops import PEAK_SIZE, matmul_flops
+from .machine import current_memory_mb, machine_info
 from .overhead import OVERHEAD_MODELS, fit_overhead
 from .pipelines import BATCH_SIZE, FAST_PATH, LEARNING_RATE, TUTORIAL, dataloader_steps
 from .report import format_report
@@ -103,7 +104,7 @@ def run_benchmark(models=None, quick=False, window=1.0, rounds=3, target=0.98, d
     # 1. The peak, and what the DataLoader alone costs.
     report["matmul_size"] = 512 if quick else None
     peak = matmul_flops(device, size=report["matmul_size"], repeats=2 if quick else 5)
-    report["matmul_size"] = report["matmul_size"] or (8192 if device.type == "cuda" else 2048)
+    report["matmul_size"] = report["matmul_size"] or PEAK_SIZE.get(device.type, 2048)
     say(f"matrix-multiply peak: {peak / 1e9:,.1f} GFLOP/s", flush=True)
     loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)
     loading = measure_rates({"loader": lambda b: dataloader_steps(loader, b)}, "cpu", window,

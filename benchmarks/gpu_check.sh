@@ -5,9 +5,11 @@
 #   benchmarks/gpu_check.sh --data-dir ../shared/mnist --out gpu_run
 #   benchmarks/gpu_check.sh --cpu-check          # anywhere: everything but CUDA, quickly
 #   benchmarks/gpu_check.sh --cpu-check --skip-notebook -- --models mlp   # args after -- go to the benchmark
+#   benchmarks/gpu_check.sh --cpu-check --python "$(command -v python)"  # no set-up: this Python
 #
 # On a CUDA machine it
-#   1. sets up .venv/ the way `python3 run.py` does (installs mnistlab and PyTorch if needed);
+#   1. sets up .venv/ the way `python3 run.py` does (installs mnistlab and PyTorch if needed),
+#      unless --python names the Python to use instead (then nothing is installed);
 #   2. writes machine.txt: date, nvidia-smi, PyTorch and CUDA versions;
 #   3. executes notebooks/06_gpu.ipynb on the offline sample (as `run.py execute` does) into
 #      OUT/06_gpu.ipynb, leaving the repository's copy untouched, and its printed output
@@ -15,7 +17,7 @@
 #   4. runs the benchmark on the GPU (float32, mixed precision, channels-last, torch.compile)
 #      into OUT/bench.txt and OUT/bench.json.
 # With --cpu-check it runs the same steps on the CPU, with the benchmark in quick mode: a test
-# of everything except CUDA itself (tests/test_benchmark.py runs it that way).
+# of everything except CUDA itself (tests/test_benchmark.py runs it that way, with --python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,25 +25,36 @@ out="build/gpu_check_$(date -u +%Y%m%d-%H%M)"  # build/ is git-ignored
 data_dir=""
 cpu_check=0
 notebook=1
+py=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="$2"; shift 2 ;;
         --data-dir) data_dir="$2"; shift 2 ;;
         --cpu-check) cpu_check=1; shift ;;
         --skip-notebook) notebook=0; shift ;;
+        --python) py="$2"; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 # 1. Set-up: what every run.py verb does first (create .venv/, install the project into it).
-python3 -c "import run; run.ensure_environment()"
-py=.venv/bin/python
-[ -x "$py" ] || py=.venv/Scripts/python.exe
+if [ -z "$py" ]; then
+    python3 -c "import run; run.ensure_environment()"
+    py=.venv/bin/python
+    [ -x "$py" ] || py=.venv/Scripts/python.exe
+fi
 
-if "$py" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-    device=cuda
+# One Python start answers both questions: is there a CUDA GPU, and which PyTorch is it.
+probe="import torch; print('cuda' if torch.cuda.is_available() else 'cpu', torch.__version__, torch.version.cuda)"
+if ! found=$("$py" -c "$probe"); then
+    echo "gpu_check.sh: $py cannot import PyTorch (the error is above). Give --python a Python" >&2
+    echo "  with mnistlab's dependencies installed, or leave --python out to set up .venv/." >&2
+    exit 2
+fi
+read -r device torch_version cuda_version <<< "$found"
+if [ "$device" = cuda ]; then
     bench_args=(--device cuda)
 elif [ "$cpu_check" = 1 ]; then
     device=cpu
@@ -63,7 +76,7 @@ mkdir -p "$out"
     if command -v nvidia-smi > /dev/null; then
         nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
     fi
-    "$py" -c "import torch; print('PyTorch', torch.__version__, '| CUDA', torch.version.cuda)"
+    echo "PyTorch $torch_version | CUDA $cuda_version"
 } > "$out/machine.txt"
 cat "$out/machine.txt"
 

@@ -1,9 +1,9 @@
-"""Facts about the machine a benchmark ran on: CPU, threads, the matrix-multiply peak, memory.
+"""Facts about the machine a benchmark ran on: CPU, threads, memory.
 
 Every table starts with these, because a speed means little without the machine behind it.
+The memory functions measure what the process (or the GPU) holds while a run trains.
 """
 
-import math
 import os
 import platform
 import sys
@@ -13,14 +13,10 @@ import torch
 
 from mnistlab.device import describe_device
 
-from .timing import Stopwatch
-
 try:
     import resource  # Unix only; peak memory falls back to it where /proc is missing
 except ImportError:  # Windows
     resource = None
-
-PEAK_SIZE = {"cpu": 2048, "cuda": 8192}  # n of the (n, n) matrices of the peak measurement
 
 
 def cpu_name():
@@ -90,31 +86,6 @@ def machine_info(device):
         info["gpu"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda
     return info
-
-
-def matmul_flops(device, size=None, repeats=5):
-    """Return the FLOP rate of the fastest of `repeats` float32 (n, n) matrix products.
-
-    Multiplying two (n, n) matrices takes n^3 multiply-adds, 2 n^3 FLOPs. The fastest
-    product is the one least disturbed by other programs. The benchmark's "peak" is the
-    highest rate this returns during a run (see `cli.run_benchmark`).
-
-    Args:
-        device: where to multiply.
-        size: n; default `PEAK_SIZE` for the device type (enough to keep it busy).
-        repeats: timed products, after one untimed warm-up.
-    """
-    device = torch.device(device)
-    size = size or PEAK_SIZE.get(device.type, 2048)
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    a @ b  # warm-up: the first product loads and tunes the kernels
-    best = math.inf
-    for _ in range(repeats):
-        with Stopwatch(device) as watch:
-            a @ b
-        best = min(best, watch.seconds)
-    return 2 * size**3 / best
 
 
 # --- memory ----------------------------------------------------------------------------------

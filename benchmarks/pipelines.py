@@ -20,7 +20,6 @@ from torch.utils.data import DataLoader
 from mnistlab.loaders import TensorLoader
 from mnistlab.models import MODELS, build_model
 
-from .machine import cpu_has_native_bfloat16
 from .timing import synchronize, take_batches
 
 BATCH_SIZE = 100  # the tutorials' batch size: both pipelines use it
@@ -143,7 +142,7 @@ def fast_path_steps(model, loader, optimizer, batches, setting=None, scaler=None
             loss.backward()
             optimizer.step()
         images += len(y)
-    synchronize(loader)
+    synchronize(loader.device)
     return images
 
 
@@ -169,8 +168,3 @@ def fast_path_run(name, images, targets, device, setting=None, batch_size=BATCH_
     run.model = model
     return run
 
-
-def native_precision(device):
-    """Whether the device computes the mixed precision in hardware (for the table's note)."""
-    device = torch.device(device)
-    return device.type == "cuda" or cpu_has_native_bfloat16()

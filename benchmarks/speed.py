@@ -107,16 +107,17 @@ def benchmark_model(name, train_set, images, targets, device, window=1.0, rounds
 # --- thread settings -------------------------------------------------------------------------
 
 
-def probe_threads(name, threads, window=1.0, rounds=1):
+def probe_threads(name, threads, window=1.0):
     """Time the fast path of one model with `threads` CPU threads; return its images/s.
 
-    `benchmark_threads` runs this in a fresh Python process for each setting.
+    `benchmark_threads` runs this in a fresh Python process for each setting and round,
+    so one process times one window.
     """
     torch.set_num_threads(threads)
     train_set, _ = load_mnist(verbose=False)
     images, targets = dataset_to_tensors(train_set)
     run = fast_path_run(name, images, targets, "cpu")
-    return measure_rates({"fast": run}, "cpu", window, rounds)["fast"]["images_per_s"]
+    return measure_rates({"fast": run}, "cpu", window, rounds=1)["fast"]["images_per_s"]
 
 
 def thread_settings():

@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from mnistlab.loaders import TensorLoader
+from .machine import peak_memory_mb, reset_peak_memory
 
 
 class Stopwatch:
@@ -67,13 +67,10 @@ def take_batches(loader, batches):
                 return
 
 
-def synchronize(loader_or_device):
+def synchronize(device):
     """Wait until a CUDA device has finished its queued work (elsewhere: nothing to do)."""
-    device = loader_or_device
-    if isinstance(loader_or_device, TensorLoader):
-        device = loader_or_device.device
     if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(device)
 
 
 def measure_rates(runs, device, window=1.0, rounds=3, warmup_batches=2):
@@ -94,8 +91,6 @@ def measure_rates(runs, device, window=1.0, rounds=3, warmup_batches=2):
         {label: {"images_per_s": best, "rounds": [images/s of each round],
         "window_s": [seconds of each window], "batches": per window, "peak_mb", "memory"}}.
     """
-    from .machine import peak_memory_mb, reset_peak_memory  # machine imports this module
-
     device = torch.device(device)
     batches = {}
     for label, run in runs.items():

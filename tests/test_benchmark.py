@@ -1,18 +1,24 @@
 """Tests of the training-speed benchmark (the `benchmarks/` package) and its GPU script.
 
 The full benchmark takes minutes and its numbers depend on the machine; here every part
-of it runs on a couple of batches, once, through `benchmarks/gpu_check.sh --cpu-check`
-(which also tests the GPU script on the CPU), and the tests check what does not depend on
-the machine: multiply-add counts, the effects' arithmetic, timing windows, the report's
-names and shape, and the JSON it writes. The genuine MNIST files in ../shared/mnist are
-passed with --data-dir when that folder exists, and that part is skipped otherwise.
+runs in this process on a couple of batches (`cli.main` in quick mode, once), and the
+tests check what does not depend on the machine: multiply-add counts, the arithmetic that
+turns seconds into rates and rates into ratios (against the tests' own clock, or a fake
+one), the report's names and shape, and the JSON it writes. `benchmarks/gpu_check.sh`
+runs once, with --cpu-check and this test's Python, so it installs nothing. The genuine
+MNIST files in ../shared/mnist are passed with --data-dir when that folder exists, and that
+part is skipped otherwise.
 """
 
+import contextlib
+import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,9 +69,26 @@ def test_the_pytorch_example_network_has_its_published_size():
     assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_matmul_peak_is_a_positive_flop_rate_and_training_costs_six_flops_per_mac():
-    assert machine.matmul_flops("cpu", size=256, repeats=2) > 1e6
+def test_matmul_peak_is_two_n_cubed_flops_over_the_fastest_product(monkeypatch):
+    ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.4])  # a fake clock: products of 0.5, 0.25, 0.4 s
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))
+    assert flops.matmul_flops("cpu", size=64, repeats=3) == pytest.approx(2 * 64**3 / 0.25)
+
+
+def test_training_costs_six_flops_per_multiply_add():
     assert flops.training_flops_per_image(15_880) == 6 * 15_880
+
+
+def test_peak_memory_sees_an_allocation_and_starts_again_after_a_reset():
+    if machine.reset_peak_memory("cpu") != "vmhwm":
+        pytest.skip("resettable peak memory needs Linux's /proc/self/clear_refs")
+    before = machine.current_memory_mb()
+    block = torch.ones(50 * 2**20)  # 200 MiB of float32, every page written
+    grown = machine.peak_memory_mb("cpu", "vmhwm")
+    assert grown >= before + 190
+    del block
+    machine.reset_peak_memory("cpu")
+    assert machine.peak_memory_mb("cpu", "vmhwm") < grown - 150  # the 200 MiB are gone
 
 
 # --- timing --------------------------------------------------------------------------------------
@@ -88,6 +111,28 @@ def test_timing_windows_last_seconds_not_batches(monkeypatch):
     assert rates["slow"]["batches"] == 20 and rates["fast"]["batches"] == 2000
     assert rates["slow"]["images_per_s"] == pytest.approx(100)
     assert rates["fast"]["images_per_s"] == pytest.approx(10_000)
+
+
+def test_a_rate_is_the_images_over_the_seconds_the_run_took():
+    a = torch.randn(128, 128)
+    spent = []  # seconds of each call, by this test's own clock
+
+    def run(batches):
+        start = time.perf_counter()
+        for _ in range(batches * 5):
+            a @ a
+        spent.append(time.perf_counter() - start)
+        return 32 * batches
+
+    result = timing.measure_rates({"matmul": run}, "cpu", window=0.1, rounds=2)["matmul"]
+    # Calls: a warm-up, the estimate of the time per batch, then one per round.
+    assert len(spent) == 4 and len(result["rounds"]) == 2
+    for rate, window, seconds in zip(result["rounds"], result["window_s"], spent[2:]):
+        # The stopwatch's window holds the call and nothing else: on a busy machine a few
+        # milliseconds more, not a factor (as seconds counted in milliseconds would be).
+        assert window == pytest.approx(seconds, rel=0.2)
+        assert rate == pytest.approx(32 * result["batches"] / seconds, rel=0.2)
+    assert result["images_per_s"] == max(result["rounds"])
 
 
 def test_paired_ratio_is_the_median_of_same_round_ratios():
@@ -145,9 +190,12 @@ def _small(sample_sets):
 
 def test_time_to_accuracy_stops_at_the_target(sample_sets):
     recipe = accuracy.BNCNNRecipe(width=4, batch_size=100, epochs=3)
+    start = time.perf_counter()
     result = accuracy.time_to_accuracy(recipe, *_small(sample_sets), "cpu", target=0.0)
+    wall = time.perf_counter() - start  # this test's clock: around everything the recipe did
     assert result["reached"] and result["epochs"] == 1  # any accuracy reaches 0%
-    assert result["seconds"] >= result["train_seconds"] > 0
+    assert 0 < result["train_seconds"] < result["seconds"] <= wall
+    assert result["seconds"] == result["history"][-1][0]
 
 
 def test_the_example_recipe_runs_its_epochs_and_decays_its_learning_rate(sample_sets):
@@ -207,76 +255,88 @@ def test_thread_settings_start_with_one_thread_and_cover_both_wait_policies():
         assert {s["omp_wait_policy"] for s in settings[1:]} == {"not set", "PASSIVE"}
 
 
-def test_thread_probe_measures_with_the_threads_it_was_given(monkeypatch):
+def test_thread_probe_times_the_fast_path_with_the_threads_it_was_given(monkeypatch):
     monkeypatch.setenv("MNISTLAB_SAMPLE", "1")
+    seen = {}
+
+    def measure_rates(runs, device, window, rounds):  # stands in for the timing, records it
+        seen.update(threads=torch.get_num_threads(), device=device, window=window,
+                    rounds=rounds, images=runs["fast"](1), model=type(runs["fast"].model))
+        return {"fast": {"images_per_s": 1234.5}}
+
+    monkeypatch.setattr(speed, "measure_rates", measure_rates)
     before = torch.get_num_threads()
     try:
-        rate = speed.probe_threads("mlp", 1, window=0)
-        assert torch.get_num_threads() == 1
+        assert speed.probe_threads("mlp", 1, window=0.5) == 1234.5
     finally:
         torch.set_num_threads(before)
-    assert rate > 0
+    assert seen == {"threads": 1, "device": "cpu", "window": 0.5, "rounds": 1,
+                    "images": pipelines.BATCH_SIZE, "model": mnistlab.MLP}
 
 
-# --- the whole run, through the GPU script's CPU check ----------------------------------------
+# --- the whole run, in this process ------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def cpu_check(tmp_path_factory):
-    """benchmarks/gpu_check.sh --cpu-check: the quick benchmark over two networks, on the CPU.
+def quick_run(tmp_path_factory):
+    """`python3 run.py bench --quick` over two networks on the CPU, run by `cli.main` here.
 
-    One thread: on a busy 2-core CI machine two threads mostly wait for each other. The
-    notebook step is left to nbval, which runs notebook 06 anyway.
+    One thread: on a busy 2-core machine two threads mostly wait for each other. Returns
+    the report as read back from --json, what main printed, and the seconds it took by
+    this test's clock.
     """
-    if shutil.which("bash") is None:
-        pytest.skip("gpu_check.sh needs bash")
-    out = tmp_path_factory.mktemp("gpu_check")
-    command = ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--cpu-check",
-               "--skip-notebook", "--out", str(out)]
+    path = tmp_path_factory.mktemp("bench") / "bench.json"
+    argv = ["--quick", "--device", "cpu", "--models", "mlp", "lenet", "--threads", "1",
+            "--json", str(path)]
     if HAS_SHARED:
-        command += ["--data-dir", str(SHARED_MNIST)]
-    command += ["--", "--models", "mlp", "lenet", "--threads", "1"]
-    env = dict(os.environ, MNISTLAB_SAMPLE="1", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
+        argv += ["--data-dir", str(SHARED_MNIST)]
+    threads = torch.get_num_threads()
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(printed):
+        env.setenv("MNISTLAB_SAMPLE", "1")  # the offline sample: no download
+        env.delenv("MNISTLAB_DATA_DIR", raising=False)
+        start = time.perf_counter()
+        try:
+            assert cli.main(argv) == 0
+        finally:
+            torch.set_num_threads(threads)
+        seconds = time.perf_counter() - start
+    return json.loads(path.read_text()), printed.getvalue(), seconds
 
 
-@pytest.fixture(scope="module")
-def quick_report(cpu_check):
-    return json.loads((cpu_check / "bench.json").read_text())
-
-
-def test_gpu_script_refuses_without_a_gpu_unless_asked_for_a_cpu_check(cpu_check):
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--out",
-                           str(cpu_check / "refused")], cwd=REPO, env=env, capture_output=True,
-                          text=True)
-    assert done.returncode == 1 and "--cpu-check" in done.stderr
-    assert "device: cpu" in (cpu_check / "machine.txt").read_text()
-    assert "± its 95% margin." in (cpu_check / "bench.txt").read_text()
-
-
-def test_quick_run_has_a_row_per_model_with_its_effects(quick_report):
+def test_quick_run_has_a_row_per_model_with_its_rates_and_effects(quick_run):
+    quick_report, _, wall = quick_run
     rows = {row["model"]: row for row in quick_report["rows"]}
     assert list(rows) == ["mlp", "lenet"]
-    assert rows["mlp"]["macs_per_image"] == 15_880
-    assert rows["mlp"]["params"] == 15_910 and rows["lenet"]["params"] == 60_074
+    assert rows["lenet"]["params"] == 60_074  # the mlp's are in the printed table's test
+    peak = quick_report["matmul_flops"]
+    assert peak >= 2 * 512**3 / wall  # quick mode's 512x512 product took less than the run
     for row in rows.values():
-        for key in ("tutorial_pipeline_images_per_s", "fast_path_images_per_s",
-                    "fast_path_flops", "peak_fraction", "fast_path_peak_mb"):
-            assert row[key] > 0, key
-        assert row["effects"]["pipeline"] == pytest.approx(
-            row["fast_path_images_per_s"] / row["tutorial_pipeline_images_per_s"])
+        fast, tutorial = row["fast_path_images_per_s"], row["tutorial_pipeline_images_per_s"]
+        assert fast == row["fast_path_settings"]["float32"] == max(row["rounds"]["float32"])
+        assert tutorial == max(row["rounds"]["tutorial"])
+        for label, rates in row["rounds"].items():  # quick: one round of two batches of 100
+            assert len(rates) == 1 and rates[0] >= 200 / wall, label
+        assert row["fast_path_flops"] == pytest.approx(fast * 6 * row["macs_per_image"])
+        assert row["peak_fraction"] == pytest.approx(row["fast_path_flops"] / peak)
+        assert row["effects"]["pipeline"] == pytest.approx(fast / tutorial)
+        assert row["memory_method"] in ("vmhwm", "ru_maxrss")
     assert "channels_last" in rows["lenet"]["effects"]  # layouts only matter for convolutions
     assert "channels_last" not in rows["mlp"]["effects"]
     assert quick_report["pipelines"] == {"tutorial_pipeline": pipelines.TUTORIAL,
                                          "fast_path": pipelines.FAST_PATH}
 
 
-def test_quick_run_measures_fit_and_both_recipes(quick_report):
-    assert [r["model"] for r in quick_report["fit_overhead"]] == ["mlp", "PyTorch example"]
-    assert all(r["fit_over_bare"] > 0 for r in quick_report["fit_overhead"])
+def test_quick_run_measures_fit_and_both_recipes(quick_run):
+    quick_report = quick_run[0]
+    overhead = quick_report["fit_overhead"]
+    assert [r["model"] for r in overhead] == ["mlp", "PyTorch example"]
+    for r in overhead:
+        fit, bare = r["rounds"]["fit"], r["rounds"]["bare"]
+        assert len(fit) == len(bare) == 2  # quick mode: two rounds after the warm-up
+        assert r["fit_over_bare"] == pytest.approx(
+            statistics.median(f / b for f, b in zip(fit, bare)))
+        assert (r["fit_images_per_s"], r["bare_images_per_s"]) == (max(fit), max(bare))
     assert "threads" not in quick_report  # new processes take seconds: full runs only
     runs = quick_report["time_to_accuracy"]
     assert [r["recipe"] for r in runs[:2]] == ["cnn_bn (this package)", "PyTorch MNIST example"]
@@ -284,10 +344,13 @@ def test_quick_run_measures_fit_and_both_recipes(quick_report):
     assert [r["data"] for r in runs[2:]] == (["genuine MNIST files"] * 2 if HAS_SHARED else [])
     for run in runs:
         assert run["runs"][0]["epochs"] == 1 and 0 <= run["best_accuracy_median"] <= 1
+        assert run["train_images"] == 2 * 64 and run["test_images"] == 500  # quick: 2 batches
 
 
-def test_report_uses_the_pipelines_names_and_survives_json(quick_report):
+def test_printed_report_uses_the_pipelines_names_and_reprints_from_json(quick_run):
+    quick_report, printed, _ = quick_run
     text = report.format_report(quick_report)
+    assert text in printed  # a saved run prints the same tables again
     assert pipelines.TUTORIAL in text and pipelines.FAST_PATH in text
     assert "seed" not in text.replace("seeds 0-", "")  # a reader would take it for a random seed
     assert "ceiling" not in text
@@ -297,4 +360,27 @@ def test_report_uses_the_pipelines_names_and_survives_json(quick_report):
     assert [row[0] for row in rows] == ["mlp", "lenet"]
     assert rows[0][1:3] == ["15,910", "15,880"]  # params, multiply-adds per image
     assert rows[0][6] == "-"  # no layout effect for an MLP
-    assert json.loads(json.dumps(quick_report)) == quick_report
+
+
+# --- the GPU script, once, on the CPU ----------------------------------------------------------
+
+
+def test_gpu_script_runs_everything_but_cuda_with_a_given_python(tmp_path):
+    """`gpu_check.sh --cpu-check --python ...`: no set-up (nothing installed), quick benchmark."""
+    if shutil.which("bash") is None:
+        pytest.skip("gpu_check.sh needs bash")
+    out = tmp_path / "gpu_check"
+    command = ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--cpu-check",
+               "--skip-notebook", "--python", sys.executable, "--out", str(out),
+               "--", "--models", "mlp", "--no-overhead", "--threads", "1"]
+    env = dict(os.environ, MNISTLAB_SAMPLE="1", CUDA_VISIBLE_DEVICES="")
+    env.pop("MNISTLAB_DATA_DIR", None)
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "run.py:" not in done.stdout  # the set-up step (.venv/, pip) did not run
+    machine_txt = (out / "machine.txt").read_text()
+    assert "device: cpu" in machine_txt and f"PyTorch {torch.__version__} |" in machine_txt
+    bench = json.loads((out / "bench.json").read_text())
+    assert [row["model"] for row in bench["rows"]] == ["mlp"]  # the args after -- arrived
+    assert bench["settings"]["quick"] and bench["fit_overhead"] == []
+    assert report.format_report(bench) in (out / "bench.txt").read_text()
