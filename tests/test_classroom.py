@@ -51,7 +51,7 @@ def test_every_cell_has_slide_metadata_from_the_rules(path):
     assert stored[0] == "slide"
     assert nb.metadata.get("rise") == slide_metadata.RISE_SETTINGS, FIX
     for cell, kind in zip(nb.cells, stored):
-        if classroom.is_solution(cell) or classroom.is_setup(cell):
+        if classroom.is_solution(cell) or classroom.is_setup(cell) or classroom.is_guard(cell):
             assert kind == "skip"
 
 
@@ -87,9 +87,11 @@ def test_slide_rules_headings_overflow_skips_and_notes():
         cell("md", "### A smaller step"),
         cell("code", "# @title Solution (click to show)\nprint(42)"),
         cell("code", "print(1)", tags=["solution"]),
+        cell("code", "assert 1 < 2, '01: the prose says ...'", tags=["guard"]),
     ]
     assert slide_metadata.assign(cells) == [
         "slide", "skip", "skip", "slide", "-", "subslide", "notes", "subslide", "skip", "skip",
+        "skip",
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
     assert slide_metadata.update(nb) is True
@@ -176,6 +178,7 @@ def test_student_edition_has_no_solutions_and_no_outputs(edition):
         nb, source_nb = read(copy), read(original)
         text = "\n".join(classroom.source(c) for c in nb.cells)
         assert not any(classroom.is_solution(c) for c in nb.cells)
+        assert not any(classroom.is_guard(c) for c in nb.cells), "guards are for CI only"
         for line in solution_lines(original):
             shown_elsewhere = any(
                 line in classroom.source(c) for c in source_nb.cells if not classroom.is_solution(c)
@@ -192,6 +195,7 @@ def test_student_edition_has_no_solutions_and_no_outputs(edition):
             shown = [c for c in read(solutions).cells if classroom.is_solution(c)]
             assert len(shown) == answers
             assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in shown)
+            assert not any(classroom.is_guard(c) for c in read(solutions).cells)
 
 
 def python_of(cell):
@@ -250,7 +254,7 @@ def names_only_a_solution_gives(nb):
     """
     missing, from_solutions, bound = [], set(), set()
     for number, each in enumerate(nb.cells, start=1):
-        if each.cell_type != "code":
+        if each.cell_type != "code" or classroom.is_guard(each):  # guards leave with solutions
             continue
         names = Names(python_of(each))
         if classroom.is_solution(each):

@@ -1,7 +1,7 @@
 """What the classroom tools (slides, student editions, slide metadata) agree on.
 
 A small shared module, not a command: it names the notebooks of the series and says which
-cells are exercise solutions and which are set-up, so that `tools/student.py`,
+cells are exercise solutions, result guards and set-up, so that `tools/student.py`,
 `tools/slides.py` and `tools/slide_metadata.py` treat every notebook the same way.
 """
 
@@ -11,6 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTION_TAG = "solution"
+# A guard is a folded code cell, right after a result, that raises when a fresh run no longer
+# supports what the prose says about that result (tests/test_guards.py). It is for CI and
+# authors: student editions and slides leave it out.
+GUARD_TAG = "guard"
 LEGACY_SOLUTION_TITLE = "# @title Solution"  # the Colab form title of older solution cells
 
 
@@ -34,6 +38,11 @@ def is_solution(cell):
     if SOLUTION_TAG in tags(cell):
         return True
     return cell["cell_type"] == "code" and source(cell).lstrip().startswith(LEGACY_SOLUTION_TITLE)
+
+
+def is_guard(cell):
+    """True for a result guard: a cell tagged `guard`."""
+    return GUARD_TAG in tags(cell)
 
 
 def is_setup(cell):

@@ -11,9 +11,9 @@ hand and running it twice changes nothing:
 * the cells after a heading are added to its slide ("-") until the slide would be longer than
   `MAX_LINES` lines of prose and code (counted as `slide_lines` does); the cell that would
   overflow starts a "subslide";
-* the install cell, cells holding only imports (and %magics), and exercise solutions are
-  "skip" (the exercise text stays, so students see the task and the lecturer shows the
-  answer in the notebook itself);
+* the install cell, cells holding only imports (and %magics), result guards (cells tagged
+  `guard`) and exercise solutions are "skip" (the exercise text stays, so students see the
+  task and the lecturer shows the answer in the notebook itself);
 * cells an author marked "notes" (speaker notes, shown only in the speaker view) stay so.
 
 It also sets the notebook's `rise` metadata: a 1280x720 slide and scrolling for the rare
@@ -27,7 +27,7 @@ import sys
 import textwrap
 
 import nbformat
-from classroom import is_setup, is_solution, series, source
+from classroom import is_guard, is_setup, is_solution, series, source
 
 # Prose + code lines on one slide. Measured in screenshots of a 1280x720 slide: a code line
 # takes 22 px in the static decks (18 px in RISE), and about 640 px are free below the top
@@ -86,7 +86,7 @@ def assign(cells):
     for index, cell in enumerate(cells):
         if slide_type(cell) == "notes":
             kind = "notes"
-        elif is_setup(cell) or is_imports_only(cell) or is_solution(cell):
+        elif is_setup(cell) or is_imports_only(cell) or is_solution(cell) or is_guard(cell):
             kind = "skip"
         elif index == 0 or heading(cell, "## "):
             kind = "slide"

@@ -9,6 +9,9 @@ For each notebook of the series it writes, into `build/student/` (or OUTPUT_FOLD
 * `solutions/NN_topic_solutions.ipynb`: the whole notebook with its stored outputs and
   every solution shown (not folded), to hand out after the deadline.
 
+Neither edition keeps the result guards (cells tagged `guard`, which check the stored prose
+against a fresh run for CI).
+
 A solution is a cell tagged `solution`, or (the older form) a code cell whose source starts
 with `# @title Solution`. The work is done by nbconvert's preprocessors: the legacy cells are
 tagged first, then `TagRemovePreprocessor` drops them and `ClearOutputPreprocessor` clears
@@ -19,7 +22,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from classroom import ROOT, SOLUTION_TAG, is_solution, series
+from classroom import GUARD_TAG, ROOT, SOLUTION_TAG, is_solution, series
 from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRemovePreprocessor
 
 ANSWER_HERE = "# Your answer here\n"
@@ -64,7 +67,7 @@ def student_edition(notebook):
     steps = [
         TagSolutions(),
         AnswerCells(),
-        TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG}, enabled=True),
+        TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, GUARD_TAG}, enabled=True),
         ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled", "execution"}),
     ]
     for step in steps:
@@ -75,7 +78,9 @@ def student_edition(notebook):
 def solutions_edition(notebook):
     """Return the notebook with its outputs and every solution unfolded (a NotebookNode)."""
     nb = nbformat.read(notebook, as_version=4)
-    for step in [TagSolutions(), ShowSolutions()]:
+    steps = [TagSolutions(), ShowSolutions(),
+             TagRemovePreprocessor(remove_cell_tags={GUARD_TAG}, enabled=True)]
+    for step in steps:
         nb, _ = step.preprocess(nb, {})
     return nb
 
