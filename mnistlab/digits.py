@@ -104,19 +104,29 @@ def to_grey(image):
     Introduced in notebook 08.
     """
     if isinstance(image, Image.Image):
-        if image.mode == "F":  # 32-bit float pixels: 0..1, or 0..255 as Pillow's convert gives
-            pixels = np.asarray(image, dtype=np.float64)
-            peak = float(np.nanmax(pixels)) if pixels.size else 0.0
-            return to_grey(pixels if peak <= 1 else pixels / full_scale(peak))
-        if image.mode == "I" or image.mode.startswith("I;16"):  # 16- or 32-bit integers
-            return to_grey(np.asarray(image).astype(np.int64))
-        if "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info:
-            image = Image.alpha_composite(Image.new("RGBA", image.size, "white"),
-                                          image.convert("RGBA"))
-        if image.mode in ("LAB", "HSV"):  # no direct conversion to grey in Pillow
-            image = image.getchannel("L") if image.mode == "LAB" else image.convert("RGB")
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255
+        return grey_from_pil(image)
     array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    return grey_from_array(array)
+
+
+def grey_from_pil(image):
+    """`to_grey` for a PIL image of any mode: grey levels 0..1, transparency on white paper."""
+    if image.mode == "F":  # 32-bit float pixels: 0..1, or 0..255 as Pillow's convert gives
+        pixels = np.asarray(image, dtype=np.float64)
+        peak = float(np.nanmax(pixels)) if pixels.size else 0.0
+        return grey_from_array(pixels if peak <= 1 else pixels / full_scale(peak))
+    if image.mode == "I" or image.mode.startswith("I;16"):  # 16- or 32-bit integers
+        return grey_from_array(np.asarray(image).astype(np.int64))
+    if "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info:
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"),
+                                      image.convert("RGBA"))
+    if image.mode in ("LAB", "HSV"):  # no direct conversion to grey in Pillow
+        image = image.getchannel("L") if image.mode == "LAB" else image.convert("RGB")
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+
+
+def grey_from_array(array):
+    """`to_grey` for a NumPy array: integers by their white level, floats 0..1, colour mixed."""
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise DigitImageError(
             f"image: received an array of {array.dtype}; expected numbers (0..255 integers "

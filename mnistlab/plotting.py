@@ -198,6 +198,27 @@ def _first_items(images, n):
     return np.stack([_one_image(image) for image in items]), None
 
 
+def grid_titles(count, titles=None, labels=None, predicted=None):
+    """The titles and their colours for `show_images`: "7", or "7 (true 2)" in red when wrong."""
+    colors = ["black"] * count
+    if titles is not None:
+        titles = [str(title) for title in titles]
+    elif predicted is not None:
+        predicted = [_as_int(p) for p in _to_numpy(predicted).reshape(-1)[:count]]
+        titles = [str(p) for p in predicted]
+        if labels is not None:
+            labels = [_as_int(t) for t in _to_numpy(labels).reshape(-1)[:count]]
+            for i, (guess, truth) in enumerate(zip(predicted, labels)):
+                if guess != truth:
+                    titles[i] = f"{guess} (true {truth})"
+                    colors[i] = WRONG_COLOR
+    elif labels is not None:
+        titles = [str(_as_int(t)) for t in _to_numpy(labels).reshape(-1)[:count]]
+    if titles is not None and len(titles) < count:
+        raise ValueError(f"got {count} images but only {len(titles)} titles")
+    return titles, colors
+
+
 def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, predicted=None):
     """Show images in a grid, each with a short title.
 
@@ -229,22 +250,7 @@ def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, pred
     if labels is None:
         labels = dataset_labels
 
-    colors = ["black"] * count
-    if titles is not None:
-        titles = [str(title) for title in titles]
-    elif predicted is not None:
-        predicted = [_as_int(p) for p in _to_numpy(predicted).reshape(-1)[:count]]
-        titles = [str(p) for p in predicted]
-        if labels is not None:
-            labels = [_as_int(t) for t in _to_numpy(labels).reshape(-1)[:count]]
-            for i, (guess, truth) in enumerate(zip(predicted, labels)):
-                if guess != truth:
-                    titles[i] = f"{guess} (true {truth})"
-                    colors[i] = WRONG_COLOR
-    elif labels is not None:
-        titles = [str(_as_int(t)) for t in _to_numpy(labels).reshape(-1)[:count]]
-    if titles is not None and len(titles) < count:
-        raise ValueError(f"got {count} images but only {len(titles)} titles")
+    titles, colors = grid_titles(count, titles, labels, predicted)
 
     if ax is None:
         ncols = max(1, min(ncols, count))
