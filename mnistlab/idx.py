@@ -129,7 +129,8 @@ def check_folder(raw):
                 kind = "a folder" if candidate.is_dir() else "not a regular file"
                 raise MNISTFilesCorrupt(
                     f"{candidate.name} in {raw} is {kind}, but it should be MNIST's file of "
-                    f"that name. {delete_and_retry(raw)}"
+                    f"that name. Remove it ({candidate}) and put MNIST's file there. Or: "
+                    f"{delete_and_retry(raw)}"
                 )
 
 
