@@ -52,6 +52,7 @@ from .metrics import (
     differ,
     format_accuracy,
     mean_interval,
+    paired_difference,
 )
 from .models import (
     BNCNN,

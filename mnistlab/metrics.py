@@ -4,12 +4,17 @@ An accuracy measured on 1,000 test digits is itself a measurement with noise: an
 1,000 digits from the same source would give a slightly different number. With 95%
 confidence the true accuracy lies within about +-1.9 points of a measured 90% on 1,000
 digits (+-0.9 points of a measured 98%), and within about +-0.6 points of 90% on 10,000.
-Two models whose intervals overlap this much have not been shown to differ.
+
+Two models scored on the same digits are compared digit by digit (`paired_difference`,
+`differ`): most digits both get right, and only the digits where they disagree say which
+is better. That is far more sensitive than asking whether their two intervals overlap.
 
 Introduced in notebook 04; used wherever the series compares accuracies.
 """
 
 import math
+
+import numpy as np
 
 Z_95 = 1.959964  # the 97.5% quantile of the standard normal distribution: a 95% interval
 
@@ -117,13 +122,69 @@ def mean_interval(values):
     return mean, t * spread / math.sqrt(n)
 
 
-def differ(accuracy_a, accuracy_b, total, confidence=0.95):
-    """Return True when two accuracies on `total` examples are further apart than their noise.
+def paired_difference(a, b, confidence=0.95, rounds=2000, seed=0):
+    """How much higher is `a` than `b`, measured on the same examples? Return (gap, low, high).
 
-    A simple, conservative rule for teaching: the gap counts as a difference only when
-    the two intervals do not overlap. Gaps smaller than that may still be real, but the
-    measurement has not shown it.
+    A paired bootstrap: draw as many examples as there are, with replacement, the same
+    draw for both models; compute the gap of the means; repeat `rounds` times. The middle
+    `confidence` share of those gaps is the interval. Because both models meet the same
+    digits, the digits they both get right (or both wrong) cancel, and only their
+    disagreements count.
+
+    Args:
+        a, b: one number per example for each model, in the same order: 1 for right and
+            0 for wrong (the gap is then in accuracy), or each example's loss. Shaped (N,),
+            or (runs, N) for several runs (seeds) paired run by run; the gap is then the
+            mean over runs, and the examples are what is drawn.
+        confidence: the interval's confidence level (default 0.95).
+        rounds: bootstrap draws (default 2000).
+        seed: the draws are repeatable: the same inputs give the same interval.
+
+    Introduced in notebook 04.
     """
-    low_a, high_a = accuracy_interval(round(accuracy_a * total), total, confidence)
-    low_b, high_b = accuracy_interval(round(accuracy_b * total), total, confidence)
-    return high_a < low_b or high_b < low_a
+    a, b = _paired_values(a, b)
+    per_example = (a - b).mean(axis=0)  # (N,): the gap on each example, averaged over runs
+    rng = np.random.default_rng(seed)
+    n = len(per_example)
+    gaps = np.concatenate([  # 250 draws at a time: bounded memory for 10,000 examples
+        per_example[rng.integers(0, n, size=(min(250, rounds - done), n))].mean(axis=1)
+        for done in range(0, rounds, 250)
+    ])
+    _z_for(confidence)  # the same check of `confidence` as the intervals
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(gaps, [tail, 1 - tail])
+    return float(per_example.mean()), float(low), float(high)
+
+
+def _paired_values(a, b):
+    """`a` and `b` as float arrays (runs, N) of the same shape, or a clear error."""
+    arrays = []
+    for name, values in (("a", a), ("b", b)):
+        if hasattr(values, "detach"):
+            values = values.detach().cpu().numpy()
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim not in (1, 2) or values.shape[-1] == 0:
+            raise ValueError(
+                f"{name}: received values shaped {values.shape}; expected one number per "
+                f"example, shaped (N,) or (runs, N). Fix: pass (predicted == labels) for each "
+                f"model, on the same examples in the same order"
+            )
+        arrays.append(values.reshape(-1, values.shape[-1]))
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(
+            f"a and b: received shapes {arrays[0].shape} and {arrays[1].shape}; expected the "
+            f"same shape, one value per example of the same examples. Fix: score both models "
+            f"on the same loader"
+        )
+    return arrays
+
+
+def differ(correct_a, correct_b, confidence=0.95):
+    """Return True when two models, scored on the same examples, differ by more than the noise.
+
+    `correct_a` and `correct_b` hold 1 (right) or 0 (wrong) per example, for example
+    `predicted == labels`. The models differ when the `paired_difference` interval of
+    their accuracy gap does not include 0.
+    """
+    _, low, high = paired_difference(correct_a, correct_b, confidence)
+    return low > 0 or high < 0
