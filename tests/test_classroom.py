@@ -55,16 +55,7 @@ def test_every_cell_has_slide_metadata_from_the_rules(path):
             assert kind == "skip"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_no_slide_is_taller_than_a_1280x720_screen(path):
-    nb = read(path)
-    for group in slide_metadata.slides(nb.cells):
-        lines = sum(slide_metadata.slide_lines(nb.cells[i]) for i in group)
-        first = classroom.source(nb.cells[group[0]]).split("\n")[0][:60]
-        assert lines <= slide_metadata.MAX_LINES, (
-            f"{path.name}: the slide starting at cell {group[0]} ({first!r}) has {lines} lines, "
-            f"more than {slide_metadata.MAX_LINES}: split the cell that is too long"
-        )
+# Whether each slide fits 1280x720 is measured in the browser: tests/test_browser.py.
 
 
 def cell(kind, text, **metadata):

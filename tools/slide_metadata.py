@@ -22,6 +22,7 @@ change (for CI or a pre-commit hook). With no notebook given, it treats all of n
 """
 
 import argparse
+import base64
 import re
 import sys
 import textwrap
@@ -34,6 +35,8 @@ from classroom import is_guard, is_setup, is_solution, series, source
 # margin, so 28 lines fit (a 27-line slide of notebook 07 ends at 650 px); a tall output
 # below them scrolls.
 MAX_LINES = 28
+LINE_PX = 23  # a code line's height in pixels on a 1280x720 slide (tests/test_browser.py)
+WIDGET_LINES = 15  # a widget's outputs are not stored: the drawing pad is about 340 px
 WRAP = 110  # characters per line on a 1280-pixel-wide slide (static decks; RISE fits more)
 RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "enable_chalkboard": False}
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
@@ -41,16 +44,37 @@ IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )")
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](address) shows only its text
 
 
+def output_lines(cell):
+    """How many slide lines a code cell's stored outputs take (LINE_PX pixels a line).
+
+    A picture takes its height in pixels (read from the PNG), a widget WIDGET_LINES, text
+    its wrapped lines. Measured in the browser by tests/test_browser.py.
+    """
+    total = 0.0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "application/vnd.jupyter.widget-view+json" in data:
+            total += WIDGET_LINES
+        elif "image/png" in data:
+            png = base64.b64decode(data["image/png"])
+            total += 1 + int.from_bytes(png[20:24], "big") / LINE_PX  # IHDR height, + margin
+        else:
+            text = output.get("text") or data.get("text/plain") or ""
+            text = "".join(text).rstrip("\n")
+            total += sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n")) + 0.5
+    return total
+
+
 def slide_lines(cell):
     """How many lines a cell takes on a slide: wrapped lines, headings count double.
 
     Blank lines in prose count half (a paragraph gap), links count their text only (not the
-    address), and a code cell adds one line of padding.
-    Outputs are not counted: RISE scrolls a slide whose output is taller than the screen.
+    address), and a code cell adds one line of padding and its outputs (`output_lines`).
     """
     text = source(cell).rstrip("\n")
     if cell["cell_type"] == "code":
-        return 1 + sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n"))
+        lines = sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n"))
+        return 1 + lines + output_lines(cell)
     total = 0.0
     for line in LINK.sub(r"\1", text).split("\n"):
         if not line.strip():
@@ -77,7 +101,8 @@ def heading(cell, marker):
 
 
 def slide_type(cell):
-    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+    """A cell's slide type; a cell with none continues the slide above ("-")."""
+    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
 
 
 def assign(cells):
@@ -121,8 +146,13 @@ def update(nb):
     """Set the slide metadata of one notebook in place; return True if anything changed."""
     changed = False
     for cell, kind in zip(nb.cells, assign(nb.cells)):
-        if slide_type(cell) != kind:
-            cell.metadata["slideshow"] = {"slide_type": kind}
+        # "-" is stored as no slide type: jupyterlab-slideshow shows a cell marked "-" on no
+        # slide at all, while RISE and nbconvert read a missing type as "-".
+        wanted = {} if kind == "-" else {"slide_type": kind}
+        if cell.metadata.get("slideshow", {}) != wanted:
+            cell.metadata.pop("slideshow", None)
+            if wanted:
+                cell.metadata["slideshow"] = wanted
             changed = True
     if nb.metadata.get("rise") != RISE_SETTINGS:
         nb.metadata["rise"] = dict(RISE_SETTINGS)
