@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Give every notebook slideshow metadata for RISE: `python3 tools/slide_metadata.py [NB ...]`.
+"""Give every notebook slideshow metadata: `python3 tools/slide_metadata.py [NB ...]`.
 
-RISE (JupyterLab's slide mode, Alt+R) and `python3 run.py slides` read each cell's
+jupyterlab-slideshow (live slides in the lab) and `python3 run.py slides` read each cell's
 `metadata.slideshow.slide_type`. This tool sets it by rules, so that authors never edit it by
 hand and running it twice changes nothing:
 

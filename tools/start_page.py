@@ -31,8 +31,9 @@ HOW_TO = """## How to work with a notebook
 
 PRESENT = """## Presenting (for instructors)
 
-* **Slides**: open a notebook and press **Alt+R** (or the ▶ button *Render as slides* in
-  the toolbar). Arrow keys move, **Space** goes to the next slide, **Esc** leaves.
+* **Slides**: open a notebook and click the slideshow button in its toolbar (command
+  *Start Deck*): the notebook becomes the slides, with its widgets live. The arrows at the
+  bottom right move; the toolbar button again leaves.
 * `INSTRUCTORS.md` in the repository has a lecture plan for every notebook, and
   `python3 run.py slides` and `python3 run.py student` make slide decks and student copies."""
 
