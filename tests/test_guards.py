@@ -128,8 +128,8 @@ IGNORED = {
                                                        "shrinking"),
     ("08_your_own_digit", "8777a7ef"): TRAINING.format("turning costs the most"),
     ("08_your_own_digit", "38e08dc2"): TRAINING.format("the augmented network, with 3a582233"),
-    ("08_your_own_digit", "3a582233"): TRAINING.format("augmentation gains on thin and turned "
-                                                       "digits, costs nothing as written"),
+    ("08_your_own_digit", "3a582233"): TRAINING.format("augmentation gains on thin, thick and "
+                                                       "turned digits, costs nothing as written"),
     ("08_your_own_digit", "b37432a0"): UNGUARDED + " (ten drawings each, too few to claim)",
     ("08_your_own_digit", "70d01baa"): UNGUARDED + " (precision and recall per class)",
     ("08_your_own_digit", "a2d7b6bf"): UNGUARDED + " (the number of mistakes)",
