@@ -88,9 +88,9 @@ IGNORED = {
                                       "fast path is faster on the CPU (ratio above 1.5, about 4 "
                                       "stored); the GPU rows only on a GPU"),
     ("06_gpu", "c043"): TIMING.format("reading digits one by one; the prose states no number"),
-    ("06_gpu", "c046"): TIMING.format("one pass over the data; guarded with wide margins: the "
-                                      "DataLoader's pass is over 40% of an epoch and over 5x "
-                                      "the TensorLoader's"),
+    ("06_gpu", "c046"): TIMING.format("one pass over the data; guarded with a wide margin: the "
+                                      "DataLoader's pass takes over 5x the TensorLoader's (its "
+                                      "share of an epoch swings with the machine's load)"),
     ("06_gpu", "c053"): DEVICE + " (whether it computes bfloat16 natively)",
     ("06_gpu", "c055"): DEVICE + " (the autocast type)",
     ("06_gpu", "c057"): DEVICE + " (the autocast type)",
