@@ -1,14 +1,11 @@
 """The classroom kit: slide metadata, static decks and student editions cover every notebook.
 
 Slide checks read the committed notebooks. The deck test renders every notebook and checks
-that no script or style sheet comes from the network. The student-edition tests build the
-edition, check that no cell needs a name only a solution defines, and (with
-MNISTLAB_SLOW_TESTS=1, as long as running the series once) run every student notebook.
+that no script or style sheet comes from the network. The student editions have their own
+tests: tests/test_student_editions.py.
 """
 
-import ast
 import json
-import os
 import re
 import sys
 from html.parser import HTMLParser
@@ -23,7 +20,6 @@ sys.path.insert(0, str(REPO / "tools"))
 import classroom  # noqa: E402
 import slide_metadata  # noqa: E402
 import slides  # noqa: E402
-import student  # noqa: E402
 
 NOTEBOOKS = classroom.series()
 FIX = "run `python3 tools/slide_metadata.py` and commit the notebooks"
@@ -140,179 +136,6 @@ def test_decks_load_nothing_from_the_network(tmp_path):
         assert "require(" not in page and "cdnjs" not in page and "unpkg" not in page
         assert "@title Solution" not in page  # solutions stay out of the decks
     assert (tmp_path / "mathjax" / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web").is_dir()
-
-
-# --- student editions ------------------------------------------------------------------------
-
-
-def solution_lines(path):
-    """The code lines of a notebook's solutions that could give an answer away."""
-    lines = set()
-    for each in read(path).cells:
-        if classroom.is_solution(each):
-            for line in classroom.source(each).split("\n"):
-                if len(line.strip()) > 12 and not line.lstrip().startswith("#"):
-                    lines.add(line.strip())
-    return lines
-
-
-@pytest.fixture(scope="module")
-def edition(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student")
-    return folder, student.build(folder)
-
-
-def test_student_edition_has_no_solutions_and_no_outputs(edition):
-    folder, written = edition
-    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
-    for original, copy in zip(NOTEBOOKS, written):
-        nb, source_nb = read(copy), read(original)
-        text = "\n".join(classroom.source(c) for c in nb.cells)
-        assert not any(classroom.is_solution(c) for c in nb.cells)
-        assert not any(classroom.is_guard(c) for c in nb.cells), "guards are for CI only"
-        for line in solution_lines(original):
-            shown_elsewhere = any(
-                line in classroom.source(c) for c in source_nb.cells if not classroom.is_solution(c)
-            )
-            assert shown_elsewhere or line not in text, f"{copy.name} gives away: {line}"
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert all(c.outputs == [] and c.execution_count is None for c in code)
-        if any(classroom.is_setup(c) for c in source_nb.cells):
-            assert classroom.is_setup(nb.cells[1]), "the install cell stays"
-        answers = sum(classroom.source(c) == student.ANSWER_HERE for c in nb.cells)
-        assert answers == sum(classroom.is_solution(c) for c in source_nb.cells)
-        solutions = folder / "solutions" / f"{original.stem}_solutions.ipynb"
-        if answers:
-            shown = [c for c in read(solutions).cells if classroom.is_solution(c)]
-            assert len(shown) == answers
-            assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in shown)
-            assert not any(classroom.is_guard(c) for c in read(solutions).cells)
-
-
-def python_of(cell):
-    """A code cell's source as plain Python (IPython turns `%magic` lines into calls)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(classroom.source(cell))
-
-
-TIMING_MAGICS = ("time", "timeit", "prun")  # magics that run Python code given to them
-
-
-class Names(ast.NodeVisitor):
-    """The names a cell binds at its top level, and every name it reads."""
-
-    def __init__(self, code):
-        self.bound, self.read, self.depth = set(), set(), 0  # depth: inside def or class
-        self.visit(ast.parse(code))
-
-    def bind(self, name):
-        if self.depth == 0:
-            self.bound.add(name)
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, ast.Store):
-            self.bind(node.id)
-        else:
-            self.read.add(node.id)
-
-    def visit_FunctionDef(self, node):  # binds its name; its body reads (not binds) names
-        self.bind(node.name)
-        self.depth += 1
-        self.generic_visit(node)
-        self.depth -= 1
-
-    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
-
-    def visit_alias(self, node):  # import x.y as z binds z; import x.y binds x
-        self.bind(node.asname or node.name.split(".")[0])
-
-    def visit_Call(self, node):  # %time code, %%time: the code is a string argument
-        self.generic_visit(node)
-        name = getattr(node.func, "attr", "")
-        magic = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
-        if name in ("run_line_magic", "run_cell_magic") and magic in TIMING_MAGICS:
-            code = Names(node.args[-1].value)
-            for name in code.bound:
-                self.bind(name)
-            self.read |= code.read
-
-
-def names_only_a_solution_gives(nb):
-    """[(cell number, name)]: a later cell reads a name that only a solution cell bound.
-
-    In the student edition the solutions are gone, so such a cell stops with a NameError.
-    """
-    missing, from_solutions, bound = [], set(), set()
-    for number, each in enumerate(nb.cells, start=1):
-        if each.cell_type != "code" or classroom.is_guard(each):  # guards leave with solutions
-            continue
-        names = Names(python_of(each))
-        if classroom.is_solution(each):
-            from_solutions |= names.bound - bound
-            continue
-        missing += [(number, n) for n in sorted(names.read & from_solutions - names.bound)]
-        bound |= names.bound
-        from_solutions -= names.bound
-    return missing
-
-
-def test_the_name_check_finds_a_cell_that_needs_a_solution():
-    solution = nbformat.v4.new_code_cell("import numpy as np\nanswer = np.zeros(3)")
-    solution.metadata["tags"] = [classroom.SOLUTION_TAG]
-    cells = [
-        nbformat.v4.new_code_cell("x = 1\ndef f():\n    local = 2\n    return local"),
-        solution,
-        nbformat.v4.new_code_cell("%time print(answer, x, local)"),
-        nbformat.v4.new_code_cell("np = None\nprint(np)"),  # binds it itself: fine
-    ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    assert names_only_a_solution_gives(nb) == [(3, "answer")]
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_no_cell_needs_a_name_that_only_a_solution_defines(path):
-    """The student edition is the notebook without its solutions: it runs top to bottom
-    exactly when nbval's run of the full notebook passes and no later cell reads a name
-    that only a solution bound. The slow test below runs the editions themselves."""
-    assert names_only_a_solution_gives(read(path)) == [], "define these outside the solutions"
-
-
-@pytest.mark.skipif(
-    os.environ.get("MNISTLAB_SLOW_TESTS") != "1",
-    reason="runs every student notebook (6 minutes): set MNISTLAB_SLOW_TESTS=1",
-)
-def test_every_student_notebook_runs_top_to_bottom(edition, tmp_path, monkeypatch):
-    """Run each student notebook in a fresh kernel on the offline sample (minutes)."""
-    from jupyter_client import KernelManager
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from nbclient import NotebookClient
-
-    class ThisPython(KernelSpecManager):
-        """Run the kernel with the Python running the tests (like nbval --current-env)."""
-
-        def get_kernel_spec(self, kernel_name):
-            argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-            return KernelSpec(argv=argv, display_name="Python 3", language="python")
-
-    _, written = edition
-    monkeypatch.setenv("MNISTLAB_SAMPLE", "1")  # the offline sample, as nbval uses
-    for path in written:
-        nb = read(path)
-        kernel = KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
-        client = NotebookClient(
-            nb, km=kernel, timeout=900, resources={"metadata": {"path": str(tmp_path)}}
-        )
-        try:
-            client.execute()  # raises CellExecutionError, naming the cell, if one fails
-        finally:  # nbclient leaves a kernel it was handed running: stop it
-            if kernel.has_kernel:
-                kernel.shutdown_kernel(now=True)
-        errors = [
-            o for c in nb.cells if c.cell_type == "code" and "raises-exception" not in
-            c.metadata.get("tags", []) for o in c.outputs if o.output_type == "error"
-        ]
-        assert not errors, path.name
 
 
 # --- the first screen: run.py lab ------------------------------------------------------------

@@ -1,11 +1,13 @@
 """What the classroom tools (slides, student editions, slide metadata) agree on.
 
 A small shared module, not a command: it names the notebooks of the series and says which
-cells are exercise solutions, result guards and set-up, so that `tools/student.py`,
-`tools/slides.py` and `tools/slide_metadata.py` treat every notebook the same way.
+cells are exercises, solutions, "Your turn" spots, result guards and set-up, so that
+`tools/student.py`, `tools/slides.py` and `tools/slide_metadata.py` treat every notebook
+the same way. CONTRIBUTING.md describes the tags and markers for authors.
 """
 
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +18,19 @@ SOLUTION_TAG = "solution"
 # authors: student editions and slides leave it out.
 GUARD_TAG = "guard"
 LEGACY_SOLUTION_TITLE = "# @title Solution"  # the Colab form title of older solution cells
+# An exercise statement (markdown) or the code it gives (a skeleton and its check); the
+# student edition adds an empty answer cell after a statement that gives no code.
+EXERCISE_TAG = "exercise"
+# A "Your turn" spot: the worked code, with the student's part between the markers below
+# (nbgrader's markers, so the notebooks read the same to an instructor who knows nbgrader).
+# The cell after it, tagged `check`, says "Right" or "Not yet" (mnistlab.exercises).
+YOUR_TURN_TAG = "your-turn"
+CHECK_TAG = "check"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+REGION = re.compile(
+    rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}[ \t]*\n.*?^[ \t]*{re.escape(END)}[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
 
 
 def series(folder=NOTEBOOKS):
@@ -38,6 +53,26 @@ def is_solution(cell):
     if SOLUTION_TAG in tags(cell):
         return True
     return cell["cell_type"] == "code" and source(cell).lstrip().startswith(LEGACY_SOLUTION_TITLE)
+
+
+def is_your_turn(cell):
+    """True for a "Your turn" cell: tagged `your-turn`."""
+    return YOUR_TURN_TAG in tags(cell)
+
+
+def skeleton(text):
+    """The student's version of a "Your turn" cell: each marked region becomes `...`.
+
+    `...` is a statement Python accepts anywhere a block needs one, so the skeleton runs:
+    a function whose body was the region returns None, which the check reports as not done.
+    """
+    return REGION.sub(lambda match: f"{match['indent']}...", text)
+
+
+def without_markers(text):
+    """The worked code with the marker lines taken out (what a slide shows)."""
+    lines = text.split("\n")
+    return "\n".join(line for line in lines if line.strip() not in (BEGIN, END))
 
 
 def is_guard(cell):

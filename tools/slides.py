@@ -12,8 +12,10 @@ Writes `build/slides/NN_topic.slides.html` for each notebook, with its stored ou
   scripts it would load from CDNs (require.js, jQuery, mermaid, the widget renderer).
 
 Slides follow each cell's `slideshow.slide_type` (see `tools/slide_metadata.py`); exercise
-solutions and result guards are left out of the decks. Keys while presenting: arrows to move,
-`s` for the speaker notes window, `f` for full screen, `Esc` for the overview.
+solutions and result guards are left out of the decks, and a "Your turn" cell shows its
+worked code (for after the students' attempt) without its `### BEGIN/END SOLUTION` lines.
+Keys while presenting: arrows to move, `s` for the speaker notes window, `f` for full
+screen, `Esc` for the overview.
 """
 
 import html
@@ -23,7 +25,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-from classroom import ROOT, is_guard, is_solution, series
+from classroom import ROOT, is_guard, is_solution, is_your_turn, series, without_markers
+from classroom import source as cell_source
 from nbconvert.exporters import SlidesExporter
 from traitlets.config import Config
 
@@ -68,9 +71,13 @@ def exporter():
 
 
 def deck(notebook, slides_exporter):
-    """Return one notebook's deck as HTML text, without its exercise solutions and guards."""
+    """Return one notebook's deck as HTML text, without its exercise solutions and guards;
+    a "Your turn" cell shows its worked code without the nbgrader marker lines."""
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [cell for cell in nb.cells if not (is_solution(cell) or is_guard(cell))]
+    for cell in nb.cells:
+        if is_your_turn(cell):
+            cell.source = without_markers(cell_source(cell))
     resources = {"metadata": {"name": notebook.stem}}
     body, _ = slides_exporter.from_notebook_node(nb, resources=resources)
     return body

@@ -3,29 +3,50 @@
 
 For each notebook of the series it writes, into `build/student/` (or OUTPUT_FOLDER):
 
-* `NN_topic.ipynb`: the notebook to hand out. Every output is cleared, and each exercise
-  solution is replaced by an empty code cell that says "# Your answer here". The install
-  cell stays, so the edition also runs on Colab.
-* `solutions/NN_topic_solutions.ipynb`: the whole notebook with its stored outputs and
-  every solution shown (not folded), to hand out after the deadline.
+* `NN_topic.ipynb`: the notebook to hand out. It holds no answer:
+  - each "Your turn" cell (tagged `your-turn`) keeps its signature, comments and shapes, but
+    every part between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `...`; the check
+    cell after it then says "Not yet" until the student has written that part;
+  - the Solutions section at the end (every cell tagged `solution`) is gone, and an empty
+    `# Your answer here` cell follows each exercise that gives no code of its own;
+  - speaker notes, result guards (cells tagged `guard`, for CI) and every output are gone.
+* `solutions/NN_topic_solutions.ipynb`: the whole notebook with its stored outputs and its
+  Solutions section, without the guards, to hand out after the deadline.
 
-Neither edition keeps the result guards (cells tagged `guard`, which check the stored prose
-against a fresh run for CI).
+`python3 tools/student.py --colab` writes the student editions into `student/` instead: the
+committed copies that every notebook's Colab badge opens, so that a student who follows the
+badge from GitHub meets no answer (tests/test_student_editions.py checks they are current).
 
-A solution is a cell tagged `solution`, or (the older form) a code cell whose source starts
-with `# @title Solution`. The work is done by nbconvert's preprocessors: the legacy cells are
-tagged first, then `TagRemovePreprocessor` drops them and `ClearOutputPreprocessor` clears
-the rest. Nothing in `notebooks/` is changed.
+Why our own preprocessors rather than nbgrader's `ClearSolutions`: we need the skeleton to
+keep running (nbgrader puts `raise NotImplementedError()` in the answer's place, which would
+stop a lecture at the first unanswered spot), and nbgrader would bring a database and a
+server extension into the environment for a 15-line job. The markers are nbgrader's, so an
+instructor who grades with nbgrader recognises them. Nothing in `notebooks/` is changed.
 """
 
 import sys
 from pathlib import Path
 
 import nbformat
-from classroom import GUARD_TAG, ROOT, SOLUTION_TAG, is_solution, series
+from classroom import (
+    BEGIN,
+    END,
+    EXERCISE_TAG,
+    GUARD_TAG,
+    ROOT,
+    SOLUTION_TAG,
+    is_solution,
+    is_your_turn,
+    series,
+    skeleton,
+    source,
+    tags,
+)
 from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRemovePreprocessor
 
 ANSWER_HERE = "# Your answer here\n"
+COLAB_FOLDER = ROOT / "student"  # the student editions on GitHub, opened by the Colab badges
+STUDENT_URL = "/blob/main/student/"  # where every notebook's Colab badge points
 
 
 class TagSolutions(Preprocessor):
@@ -33,31 +54,46 @@ class TagSolutions(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if is_solution(cell):
-            cell.metadata["tags"] = sorted({*cell.metadata.get("tags", []), SOLUTION_TAG})
+            cell.metadata["tags"] = sorted({*tags(cell), SOLUTION_TAG})
         return cell, resources
 
 
-class AnswerCells(Preprocessor):
-    """Put an empty "# Your answer here" code cell after every solution, for the student."""
+class Skeletons(Preprocessor):
+    """Replace the worked part of every "Your turn" cell with `...` (classroom.skeleton)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_your_turn(cell):
+            text = source(cell)
+            if text.count(BEGIN) != text.count(END) or BEGIN not in text:
+                raise ValueError(f"cell {index}: a 'your-turn' cell needs matching {BEGIN!r} "
+                                 f"and {END!r} lines around the student's part")
+            cell.source = skeleton(text)
+        return cell, resources
+
+
+class NoSpeakerNotes(Preprocessor):
+    """Drop the speaker notes: they are for the instructor, and often name the answer."""
 
     def preprocess(self, nb, resources):
-        cells = []
-        for cell in nb.cells:
-            cells.append(cell)
-            if SOLUTION_TAG in cell.metadata.get("tags", []):
-                cells.append(nbformat.v4.new_code_cell(ANSWER_HERE))
-        nb.cells = cells
+        nb.cells = [c for c in nb.cells
+                    if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
         return nb, resources
 
 
-class ShowSolutions(Preprocessor):
-    """Unfold solution cells: drop the metadata that hides their code in JupyterLab and Colab."""
+class AnswerCells(Preprocessor):
+    """Put an empty answer cell after every exercise that gives no code of its own."""
 
-    def preprocess_cell(self, cell, resources, index):
-        if SOLUTION_TAG in cell.metadata.get("tags", []):
-            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
-            cell.metadata.pop("cellView", None)
-        return cell, resources
+    def preprocess(self, nb, resources):
+        cells = []
+        for number, cell in enumerate(nb.cells):
+            cells.append(cell)
+            following = nb.cells[number + 1] if number + 1 < len(nb.cells) else None
+            gives_code = (following is not None and following.cell_type == "code"
+                          and EXERCISE_TAG in tags(following))
+            if cell.cell_type == "markdown" and EXERCISE_TAG in tags(cell) and not gives_code:
+                cells.append(nbformat.v4.new_code_cell(ANSWER_HERE))
+        nb.cells = cells
+        return nb, resources
 
 
 def student_edition(notebook):
@@ -66,8 +102,10 @@ def student_edition(notebook):
     resources = {}
     steps = [
         TagSolutions(),
-        AnswerCells(),
         TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, GUARD_TAG}, enabled=True),
+        NoSpeakerNotes(),
+        Skeletons(),
+        AnswerCells(),
         ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled", "execution"}),
     ]
     for step in steps:
@@ -76,31 +114,34 @@ def student_edition(notebook):
 
 
 def solutions_edition(notebook):
-    """Return the notebook with its outputs and every solution unfolded (a NotebookNode)."""
+    """Return the notebook with its outputs and Solutions section, without guards."""
     nb = nbformat.read(notebook, as_version=4)
-    steps = [TagSolutions(), ShowSolutions(),
-             TagRemovePreprocessor(remove_cell_tags={GUARD_TAG}, enabled=True)]
-    for step in steps:
-        nb, _ = step.preprocess(nb, {})
+    nb, _ = TagRemovePreprocessor(remove_cell_tags={GUARD_TAG}, enabled=True).preprocess(nb, {})
     return nb
 
 
-def build(output=ROOT / "build" / "student", notebooks=None):
-    """Write both editions of every notebook into `output`; return the student notebooks."""
+def build(output=ROOT / "build" / "student", notebooks=None, solutions=True):
+    """Write the student edition of every notebook into `output` (and, with `solutions`,
+    the solutions editions into `output/solutions`); return the student notebooks."""
     output = Path(output)
-    (output / "solutions").mkdir(parents=True, exist_ok=True)
+    output.mkdir(parents=True, exist_ok=True)
     written = []
     for notebook in notebooks or series():
         student = output / notebook.name
         nbformat.write(student_edition(notebook), student)
-        solutions = solutions_edition(notebook)
-        if any(SOLUTION_TAG in c.metadata.get("tags", []) for c in solutions.cells):
-            nbformat.write(solutions, output / "solutions" / f"{notebook.stem}_solutions.ipynb")
+        edition = solutions_edition(notebook)
+        if solutions and any(SOLUTION_TAG in tags(c) for c in edition.cells):
+            (output / "solutions").mkdir(exist_ok=True)
+            nbformat.write(edition, output / "solutions" / f"{notebook.stem}_solutions.ipynb")
         written.append(student)
     return written
 
 
 def main(args):
+    if args == ["--colab"]:
+        written = build(COLAB_FOLDER, solutions=False)
+        print(f"student.py: {len(written)} student editions in {COLAB_FOLDER} (commit them)")
+        return 0
     output = Path(args[0]) if args else ROOT / "build" / "student"
     written = build(output)
     print(f"student.py: {len(written)} student notebooks in {output}, solutions in "
