@@ -15,11 +15,13 @@ One small module per idea, each named after it:
   `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
   `cli`: the command line, `python -m mnistlab predict IMAGE.png` reads one from a file
 * `checkpoint`: saving a model and loading it back (`load_checkpoint`, `load_model`)
+* `exercises`: the checks behind the notebooks' "Your turn" cells and open exercises
 * `device`, `seed`, `summary`: the helpers around them
 
 Importing it has no side effects: no downloads, no seeding, no matplotlib settings.
 """
 
+from . import exercises
 from .checkpoint import (
     CheckpointError,
     checkpoint_dir,
