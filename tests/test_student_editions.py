@@ -9,6 +9,7 @@ the end unanswered, each check saying "Not yet".
 """
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def test_students_write_code_in_every_chapter_from_02():
 @pytest.mark.parametrize("name", ["03_data_visualisation", "04_mlp", "05_cnn"])
 def test_the_named_spots_are_the_students(name):
     """03's Dataset, 04's training loop, 05's first CNN class are written by the student."""
-    wanted = {"03_data_visualisation": "self.images[i]", "04_mlp": "backward()", "05_cnn": "nn.Conv2d"}
+    wanted = {"03_data_visualisation": "self.images[i]", "04_mlp": "backward()",
+              "05_cnn": "nn.Conv2d"}
     nb = read(REPO / "notebooks" / f"{name}.ipynb")
     regions = "\n".join(classroom.source(c) for c, _ in spots(nb))
     assert any(wanted[name] in match.group(0) for match in classroom.REGION.finditer(regions))
@@ -128,10 +130,12 @@ def test_solutions_sit_in_a_section_of_their_own_at_the_end(path):
     after = cells[heading:]
     assert all(classroom.is_solution(c) or classroom.is_guard(c) for c in after), (
         f"{path.name}: every cell after '{SOLUTIONS_HEADING}' is a solution (or its guard)")
-    assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in after)
-    titles = [classroom.source(cells[i]).split("**")[1] for i in exercises]
-    for title in titles:  # "Exercise 2." is answered in the Solutions section
-        assert any(classroom.source(c).startswith(f"**{title}**") for c in after), title
+    assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in after
+                   if classroom.is_solution(c)), "a solution at the end needs no folding"
+    titles = [re.match(r"\*\*(Exercise \d+)", classroom.source(cells[i])) for i in exercises]
+    assert all(titles), f"{path.name}: an exercise statement starts '**Exercise N.**'"
+    for title in titles:  # "Exercise 2" is answered in the Solutions section
+        assert any(classroom.source(c).startswith(f"**{title[1]}") for c in after), title[1]
 
 
 @pytest.mark.parametrize("name", ["04_mlp", "05_cnn", "07_generalisation"])
