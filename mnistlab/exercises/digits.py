@@ -32,7 +32,7 @@ def corner_heavy(corner):
     that centring it would push it out of the field: it must stop at the edge.
     """
     digit = np.zeros((digits.BOX, digits.BOX), dtype=np.float32)
-    digit[-1, :] = digit[:, -1] = 0.2  # the faint lines make the crop 20 x 20
+    digit[-1, :] = digit[:, -1] = 0.1  # the faint lines make the crop 20 x 20
     digit[:5, :5] = 1.0  # the bright block
     return digit if corner == "top-left" else digit[::-1, ::-1].copy()
 

@@ -79,6 +79,9 @@ def share_problem(out, x, dropped, share, p, where):
         unchanged = " (the output equals the input)" if torch.equal(out, x) else ""
         return (f"{where}: no value was zeroed{unchanged}; when self.training is True, zero "
                 "each value with probability p")
+    if (dropped == dropped[0]).all():
+        return (f"{where}: every row has the same values zeroed; draw one random number "
+                "per value (torch.rand_like(x)), not one per column")
     if abs(share - (1 - p)) < SHARE_TOLERANCE:
         return (f"{where}: {share:.1%} of the values were zeroed, about 1 - p: each value "
                 "was kept with probability p; zero it with probability p instead (turn the "
@@ -101,9 +104,6 @@ def share_problem(out, x, dropped, share, p, where):
     if abs(out.mean() - x.mean()) > MEAN_TOLERANCE * x.mean().abs():
         return (f"{where}: the mean moved from {x.mean():.4f} to {out.mean():.4f}; the "
                 "kept values, divided by 1 - p, should make up for the zeroed ones")
-    if (dropped == dropped[0]).all():
-        return (f"{where}: every row has the same values zeroed; draw one random number "
-                "per value (torch.rand_like(x)), not one per column")
     return None
 
 
