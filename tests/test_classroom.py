@@ -72,7 +72,7 @@ def test_slide_rules_headings_overflow_skips_and_notes():
         cell("code", long_code),  # would make 34: a new subslide
         cell("md", "Say this out loud.", slideshow={"slide_type": "notes"}),
         cell("md", "### A smaller step"),
-        cell("code", "# @title Solution (click to show)\nprint(42)"),
+        cell("md", "## Solutions", tags=["solution"]),
         cell("code", "print(1)", tags=["solution"]),
         cell("code", "assert 1 < 2, '01: the prose says ...'", tags=["guard"]),
     ]
@@ -134,7 +134,7 @@ def test_decks_load_nothing_from_the_network(tmp_path):
             assert not re.match(r"(https?:)?//", url), f"{deck.name} loads {url}"
             assert (tmp_path / url.split("?")[0]).is_file(), f"{deck.name}: {url} is missing"
         assert "require(" not in page and "cdnjs" not in page and "unpkg" not in page
-        assert "@title Solution" not in page  # solutions stay out of the decks
+        assert "## Solutions" not in page and "BEGIN SOLUTION" not in page  # no answers there
     assert (tmp_path / "mathjax" / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web").is_dir()
 
 

@@ -17,7 +17,6 @@ SOLUTION_TAG = "solution"
 # supports what the prose says about that result (tests/test_guards.py). It is for CI and
 # authors: student editions and slides leave it out.
 GUARD_TAG = "guard"
-LEGACY_SOLUTION_TITLE = "# @title Solution"  # the Colab form title of older solution cells
 # An exercise statement (markdown) or the code it gives (a skeleton and its check); the
 # student edition adds an empty answer cell after a statement that gives no code.
 EXERCISE_TAG = "exercise"
@@ -49,10 +48,8 @@ def tags(cell):
 
 
 def is_solution(cell):
-    """True for an exercise solution: tagged `solution`, or a code cell titled as one."""
-    if SOLUTION_TAG in tags(cell):
-        return True
-    return cell["cell_type"] == "code" and source(cell).lstrip().startswith(LEGACY_SOLUTION_TITLE)
+    """True for a cell of the Solutions section at the end of a notebook: tagged `solution`."""
+    return SOLUTION_TAG in tags(cell)
 
 
 def is_your_turn(cell):

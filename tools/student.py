@@ -35,7 +35,6 @@ from classroom import (
     GUARD_TAG,
     ROOT,
     SOLUTION_TAG,
-    is_solution,
     is_your_turn,
     series,
     skeleton,
@@ -47,15 +46,6 @@ from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRe
 ANSWER_HERE = "# Your answer here\n"
 COLAB_FOLDER = ROOT / "student"  # the student editions on GitHub, opened by the Colab badges
 STUDENT_URL = "/blob/main/student/"  # where every notebook's Colab badge points
-
-
-class TagSolutions(Preprocessor):
-    """Tag every solution cell `solution` (older notebooks mark them only by their title)."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if is_solution(cell):
-            cell.metadata["tags"] = sorted({*tags(cell), SOLUTION_TAG})
-        return cell, resources
 
 
 class Skeletons(Preprocessor):
@@ -101,7 +91,6 @@ def student_edition(notebook):
     nb = nbformat.read(notebook, as_version=4)
     resources = {}
     steps = [
-        TagSolutions(),
         TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, GUARD_TAG}, enabled=True),
         NoSpeakerNotes(),
         Skeletons(),
