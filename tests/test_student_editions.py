@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
 import classroom  # noqa: E402
+
 import student  # noqa: E402
 
 NOTEBOOKS = classroom.series()

@@ -81,7 +81,9 @@ class AnswerCells(Preprocessor):
             gives_code = (following is not None and following.cell_type == "code"
                           and EXERCISE_TAG in tags(following))
             if cell.cell_type == "markdown" and EXERCISE_TAG in tags(cell) and not gives_code:
-                cells.append(nbformat.v4.new_code_cell(ANSWER_HERE))
+                answer = nbformat.v4.new_code_cell(ANSWER_HERE)
+                answer.id = f"answer-{cell.id}"  # the same id every build: student/ stays put
+                cells.append(answer)
         nb.cells = cells
         return nb, resources
 
