@@ -37,10 +37,6 @@ NBVAL_ARGS = [
     str(ROOT / "tests" / "nbval_sanitize.cfg"),
     "--nbval-cell-timeout=300",
 ]
-# Two workers: the student editions (tests/test_student_editions.py runs each one unanswered,
-# minutes) run beside nbval and the unit tests instead of after them. `loadscope` keeps each
-# notebook's cells on one worker, in order, as nbval needs.
-PARALLEL_ARGS = ["--numprocesses=2", "--dist=loadscope"]
 
 
 def install_key():
@@ -120,7 +116,7 @@ def test(args):
     code = run(PYTHON, "-m", "ruff", "check", ".", env=env)
     if code:
         return code
-    return run(PYTHON, "-m", "pytest", *NBVAL_ARGS, *PARALLEL_ARGS, *args, env=env)
+    return run(PYTHON, "-m", "pytest", *NBVAL_ARGS, *args, env=env)
 
 
 def bench(args):

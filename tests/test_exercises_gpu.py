@@ -86,3 +86,32 @@ def test_code_that_raises_is_not_yet(capsys):
 
     ok, line = verdict(capsys, typo)
     assert not ok and "AttributeError" in line and "device=device(type='cpu')" in line
+
+
+def test_a_loop_that_never_moves_the_model_is_not_yet(capsys):
+    def unmoved(model, loader, device):
+        model.eval()
+        with torch.no_grad():
+            right = sum((model(x).argmax(dim=1) == y).sum().item() for x, y in loader)
+        return right / len(loader.dataset)
+
+    ok, line = verdict(capsys, unmoved)
+    assert not ok and "never moved: call model.to(device)" in line
+
+
+def test_a_loop_without_eval_or_no_grad_is_not_yet(capsys):
+    def without_eval(model, loader, device):
+        model.to(device)
+        with torch.no_grad():
+            right = sum((model(x).argmax(dim=1) == y).sum().item() for x, y in loader)
+        return right / len(loader.dataset)
+
+    def with_gradients(model, loader, device):
+        model.to(device).eval()
+        right = sum((model(x).argmax(dim=1) == y).sum().item() for x, y in loader)
+        return right / len(loader.dataset)
+
+    ok, line = verdict(capsys, without_eval)
+    assert not ok and "training mode: call model.eval()" in line
+    ok, line = verdict(capsys, with_gradients)
+    assert not ok and "torch.no_grad()" in line

@@ -7,8 +7,9 @@ For each notebook of the series it writes, into `build/student/` (or OUTPUT_FOLD
   - each "Your turn" cell (tagged `your-turn`) keeps its signature, comments and shapes, but
     every part between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `...`; the check
     cell after it then says "Not yet" until the student has written that part;
-  - the Solutions section at the end (every cell tagged `solution`) is gone, and an empty
-    `# Your answer here` cell follows each exercise that gives no code of its own;
+  - the Solutions section at the end (every cell tagged `solution`) is gone, and so are the
+    pointers to it; an empty `# Your answer here` cell follows each exercise that gives no
+    code of its own;
   - speaker notes, result guards (cells tagged `guard`, for CI) and every output are gone.
 * `solutions/NN_topic_solutions.ipynb`: the whole notebook with its stored outputs and its
   Solutions section, without the guards, to hand out after the deadline.
@@ -24,6 +25,7 @@ server extension into the environment for a 15-line job. The markers are nbgrade
 instructor who grades with nbgrader recognises them. Nothing in `notebooks/` is changed.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -46,6 +48,12 @@ from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRe
 ANSWER_HERE = "# Your answer here\n"
 COLAB_FOLDER = ROOT / "student"  # the student editions on GitHub, opened by the Colab badges
 STUDENT_URL = "/blob/main/student/"  # where every notebook's Colab badge points
+# The repository notebook points at its Solutions section; the student edition has none.
+POINTERS = {
+    r"\s*\(Solution at the end of the notebook\.\)": "",
+    r"the solutions are in a section at the end of the notebook\.":
+        "your instructor hands out the solutions afterwards.",
+}
 
 
 class Skeletons(Preprocessor):
@@ -68,6 +76,18 @@ class NoSpeakerNotes(Preprocessor):
         nb.cells = [c for c in nb.cells
                     if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
         return nb, resources
+
+
+class NoSolutionPointers(Preprocessor):
+    """Reword the sentences that send a reader to the Solutions section (not in this edition)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            text = source(cell)
+            for pointer, instead in POINTERS.items():
+                text = re.sub(pointer, instead, text)
+            cell.source = text
+        return cell, resources
 
 
 class AnswerCells(Preprocessor):
@@ -96,6 +116,7 @@ def student_edition(notebook):
         TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, GUARD_TAG}, enabled=True),
         NoSpeakerNotes(),
         Skeletons(),
+        NoSolutionPointers(),
         AnswerCells(),
         ClearOutputPreprocessor(remove_metadata_fields={"collapsed", "scrolled", "execution"}),
     ]
