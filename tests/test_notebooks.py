@@ -26,9 +26,14 @@ def source(cell):
 
 def test_the_series_is_complete_and_ordered():
     assert ALL[0] == START_PAGE
-    numbers = [int(name[:2]) for name in NOTEBOOKS]
-    assert numbers == list(range(1, len(NOTEBOOKS) + 1)), "notebooks are NN_topic, 01, 02, ..."
-    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+", name) for name in ALL)
+    # NN_topic, or NNa_topic, NNb_topic, ... for a chapter taught in several lectures
+    found = [re.fullmatch(r"(\d\d)([a-z]?)_[a-z0-9_]+", name) for name in ALL]
+    assert all(found), ALL
+    chapters = sorted({int(m[1]) for m in found[1:]})
+    assert chapters == list(range(1, len(chapters) + 1)), "chapters are numbered 01, 02, ..."
+    for chapter in chapters:
+        parts = [m[2] for m in found[1:] if int(m[1]) == chapter]
+        assert parts in ([""], list("abcdefgh"[: len(parts)])), (chapter, parts)
     assert [p.name for p in (REPO / "notebooks").iterdir() if p.suffix != ".ipynb"
             and not p.name.startswith(".") and p.name != "checkpoints"] == [], (
         "keep notebooks/ for notebooks: test settings live in tests/"

@@ -32,9 +32,14 @@ REGION = re.compile(
 )
 
 
+# 05_topic, or 05a_topic, 05b_topic for a chapter taught as one lecture per part
+PART = re.compile(r"(?P<chapter>\d\d)(?P<part>[a-z]?)_[a-z0-9_]+")
+
+
 def series(folder=NOTEBOOKS):
-    """Every notebook of the series (`NN_topic.ipynb`, including 00), in order."""
-    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    """Every notebook of the series (`NN_topic.ipynb`, or `NNa_topic.ipynb`, `NNb_topic.ipynb`
+    for a chapter in several lectures; including 00), in order."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]*_*.ipynb") if PART.fullmatch(p.stem))
 
 
 def source(cell):

@@ -3,10 +3,18 @@
 
 For every notebook it lists what students can do afterwards (the notebook's own "After this
 notebook you can" list) and a table with one row per `## ` section: how many slides it has,
-an estimate of the talking time, and the measured running time of its cells. A notebook
-longer than `SESSION_MINUTES` gets a "session break" at the section boundary nearest its
-middle. The text between the two `lecture-plans` markers in INSTRUCTORS.md is replaced; the
-rest of the guide is written by hand.
+an estimate of the time in class (talking, the measured running time of its cells, and the
+minutes students spend writing code in class), and the measured running time. Every notebook
+is meant to be one lecture of at most `SESSION_MINUTES`; tests/test_classroom.py holds each
+plan to that. The minutes students need for a "Your turn" spot (or any cell they work at in
+class) sit in the cell's metadata, `{"mnistlab": {"minutes": N}}`. Exercises are set after
+class: their slide counts as talking time, the work does not, and the Solutions section is not
+shown in class. The text between the two `lecture-plans` markers in INSTRUCTORS.md is
+replaced; the rest of the guide is written by hand.
+
+To see one notebook's estimate while you edit it:
+
+    python3 tools/lecture_plan.py --check notebooks/05a_cnn_layers.ipynb
 
 Running times come from `python3 run.py timings --json FILE` (tools/timings.py):
 
@@ -25,6 +33,7 @@ import math
 import re
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from classroom import ROOT, read_json, series, source
 from slide_metadata import assign, heading
@@ -34,6 +43,7 @@ BEGIN, END = "<!-- lecture-plans:begin -->", "<!-- lecture-plans:end -->"
 OPENING = "(before the first section)"  # tools/timings.py's name for the cells above any ##
 MINUTES_PER_SLIDE = 1.5  # talking time: explaining one slide, and taking a question or two
 SESSION_MINUTES = 50  # one lecture
+AFTER_CLASS = ("Solutions",)  # sections not shown in class
 
 
 def stored_seconds(cell):
@@ -47,16 +57,23 @@ def stored_seconds(cell):
     return max(0.0, (end - start).total_seconds())
 
 
+def student_minutes(cell):
+    """Minutes students spend on this cell in class (0 unless its metadata says so)."""
+    return cell.get("metadata", {}).get("mnistlab", {}).get("minutes", 0)
+
+
 def sections(nb):
-    """[(title, slides, stored seconds or None, [(seconds, first line), ...])] per section."""
-    result = [[OPENING, 0, None, []]]
+    """[(title, slides, stored seconds or None, [(seconds, first line), ...], student minutes)]
+    per section."""
+    result = [[OPENING, 0, None, [], 0]]
     for cell, kind in zip(nb["cells"], assign(nb["cells"])):
         text = source(cell)
         if heading(cell, "## "):
             title = next(line for line in text.split("\n") if line.startswith("## "))
-            result.append([title[3:].strip(), 0, None, []])
+            result.append([title[3:].strip(), 0, None, [], 0])
         current = result[-1]
         current[1] += kind in ("slide", "subslide")
+        current[4] += student_minutes(cell)
         if cell["cell_type"] == "code":
             seconds = stored_seconds(cell)
             if seconds is None:
@@ -65,7 +82,20 @@ def sections(nb):
             lines = [x.strip() for x in text.split("\n") if x.strip()]
             shown = [x for x in lines if not x.startswith("#")] or lines or [""]
             current[3].append((seconds, shown[0][:60]))
-    return [s for s in result if s[1] or s[2]]
+    return [s for s in result if s[1] or s[2] or s[4]]
+
+
+def in_class(slides, run_seconds, students):
+    """Whole minutes in class for one section: talking, running its cells, students' work."""
+    return math.ceil(MINUTES_PER_SLIDE * slides + (run_seconds or 0) / 60 + students)
+
+
+def lecture_minutes(path, sample=None):
+    """Minutes in class for a whole notebook, by the same estimate as its plan."""
+    sample_sections = (sample or {}).get(path.stem, ({}, []))[0]
+    return sum(in_class(slides, sample_sections.get(name, stored), students)
+               for name, slides, stored, _, students in sections(read_json(path))
+               if name not in AFTER_CLASS)
 
 
 def measured(path):
@@ -110,27 +140,27 @@ def plan(path, sample, full):
     sample_sections, sample_cells = sample.get(path.stem, ({}, []))
     full_sections, _ = full.get(path.stem, ({}, []))
     found = sections(nb)
-    rows, talk_total = [], 0.0
-    for name, slides, stored, _ in found:
+    rows, talk_total = [], 0
+    for name, slides, stored, _, students in found:
         run = sample_sections.get(name, stored)
-        talk = math.ceil(MINUTES_PER_SLIDE * slides + (run or 0) / 60)
-        talk_total += talk
         big = full_sections.get(name)
-        rows.append([name, slides, talk, minutes(run), minutes(big)])
-    if talk_total > SESSION_MINUTES and len(rows) > 2:
-        sums = [sum(r[2] for r in rows[: i + 1]) for i in range(len(rows))]
-        cut = min(range(len(rows) - 1), key=lambda i: abs(sums[i] - talk_total / 2))
-        rows.insert(cut + 1, ["**— session break —**", "", "", "", ""])
+        if name in AFTER_CLASS:
+            rows.append([f"{name} (after class)", slides, "–", "–", minutes(run), minutes(big)])
+            continue
+        talk = in_class(slides, run, students)
+        talk_total += talk
+        rows.append([name, slides, students or "–", talk, minutes(run), minutes(big)])
     where = "measured" if sample_cells else "stored run"
     cells = sample_cells or [c for s in found for c in s[3]]
     slow = sorted(cells, reverse=True)[:3]
     lines = [
         f"### {title} (`{path.name}`)", "",
         *(["Afterwards students can:", "", goals, ""] if goals else []),
-        f"About **{talk_total:.0f} minutes** in class.", "",
-        "| section | slides | minutes in class (estimate) | run, sample (min) "
-        "| run, full MNIST (min) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        f"About **{talk_total:.0f} minutes** in class, students' work included; the exercises "
+        "are set after class.", "",
+        "| section | slides | students write (min) | minutes in class (estimate) "
+        "| run, sample (min) | run, full MNIST (min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         *(f"| {' | '.join(str(x) for x in row)} |" for row in rows), "",
     ]
     if slow and slow[0][0] >= 1:
@@ -143,8 +173,16 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", help="tools/timings.py JSON measured on the offline sample")
     parser.add_argument("--full", help="tools/timings.py JSON measured on full-size MNIST")
+    parser.add_argument("--check", nargs="+", metavar="NOTEBOOK",
+                        help="print these notebooks' minutes in class; write nothing")
     args = parser.parse_args(argv)
     sample, full = measured(args.sample), measured(args.full)
+    if args.check:
+        for name in args.check:
+            total = lecture_minutes(Path(name), sample)
+            over = f" (over {SESSION_MINUTES})" if total > SESSION_MINUTES else ""
+            print(f"{Path(name).name}: about {total} minutes in class{over}")
+        return 0
     chapters = [p for p in series() if not p.stem.startswith("00")]
     body = "\n".join(plan(p, sample, full) for p in chapters)
     guide = GUIDE.read_text(encoding="utf-8")
