@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
 import classroom  # noqa: E402
+import lecture_plan  # noqa: E402
 import slide_metadata  # noqa: E402
 import slides  # noqa: E402
 
@@ -101,6 +102,26 @@ def test_the_instructor_guide_has_a_lecture_plan_for_every_notebook():
                 f"{path.name} has no lecture plan: run `.venv/bin/python tools/lecture_plan.py`"
             )
     assert "INSTRUCTORS.md" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem != "00_start_here"],
+                         ids=lambda p: p.stem)
+def test_every_notebook_is_one_lecture(path):
+    """Talking (1.5 minutes a slide), running its cells (the stored run) and the students'
+    in-class work fit one lecture; a chapter that does not fit is taught in parts (05a, 05b)."""
+    minutes = lecture_plan.lecture_minutes(path)
+    assert minutes <= lecture_plan.SESSION_MINUTES, (
+        f"{path.name} takes about {minutes} minutes in class, more than one lecture "
+        f"({lecture_plan.SESSION_MINUTES}): split it into parts, NNa_topic and NNb_topic")
+
+
+def test_students_work_counts_in_the_lecture_plan():
+    """Every "Your turn" spot says how many minutes students need for it in class."""
+    for path in NOTEBOOKS:
+        for c in read(path).cells:
+            if classroom.YOUR_TURN_TAG in classroom.tags(c):
+                assert lecture_plan.student_minutes(c) > 0, (
+                    f"{path.name}: the spot {c.get('id')} has no metadata mnistlab.minutes")
 
 
 # --- static decks ----------------------------------------------------------------------------
