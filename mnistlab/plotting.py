@@ -7,8 +7,8 @@ Figures they create are sized for a 1280x720 projector: text of at least 10 poin
 learning curves and the confusion matrix, titles and axis labels on every chart, and a
 resolution of `DPI` dots per inch, all set on the figure itself (never in rcParams).
 
-* `plot_digit_pixels`: one digit with every pixel's value written on it (notebook 03)
-* `show_images`: a grid of images with their labels or predictions (notebook 03)
+* `plot_digit_pixels`: one digit with the values of its pixels written on it (notebook 03a)
+* `show_images`: a grid of images with their labels or predictions (notebook 03a)
 * `plot_history`: loss and accuracy curves returned by `mnistlab.fit` (notebook 04)
 * `plot_probabilities`: a bar chart of the predicted probabilities of one image (notebook 04)
 * `confusion_matrix`, `plot_confusion_matrix`, `show_misclassified`: what the model
@@ -69,37 +69,76 @@ def _pixel_image(image):
     raise ValueError(f"expected a 28x28 image or (1, 28, 28), got {shape}: {hint}")
 
 
-def plot_digit_pixels(image, label=None, ax=None, fontsize=7):
-    """Draw one digit in grey and write every pixel's value on top of it.
+def pixel_window(top, left, size):
+    """Check that a `size` x `size` window starting at row `top`, column `left` lies inside a
+    28x28 digit, and return (rows, columns) as two ranges; raise an error naming the fix."""
+    for name, value in [("top", top), ("left", left), ("size", size)]:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a whole number of pixels, got {value!r}")
+    if size < 1 or size > 28:
+        raise ValueError(f"size must be 1 to 28 pixels, got {size}: 14 fits a projector, "
+                         f"28 shows every pixel")
+    for name, value in [("top", top), ("left", left)]:
+        if value < 0 or value + size > 28:
+            raise ValueError(
+                f"{name}={value} with size={size} reaches past the 28x28 digit: "
+                f"pick {name} from 0 to {28 - size}"
+            )
+    return range(top, top + size), range(left, left + size)
+
+
+def plot_digit_pixels(image, label=None, ax=None, fontsize=10, top=7, left=7, size=14):
+    """Write the value of every pixel of a square window of one digit on top of its picture.
+
+    A 28x28 grid of numbers is too small to read on a projector, so the numbers cover a
+    `size` x `size` window, by default the middle 14x14 pixels (rows and columns 7 to 20),
+    where most of the stroke is. With `ax=None` the figure shows the whole digit on the
+    left, the window outlined in red, and the window's values on the right; it is 880x528
+    pixels at `DPI`, so it fits JupyterLab's notebook area on a 1280x720 screen, and the
+    numbers are about 15 pixels high. The window keeps the digit's own row and column
+    numbers on its axes. `top=0, left=0, size=28` writes every pixel (on a large figure).
 
     Integer images (0..255) show whole numbers; float images (ToTensor's [0, 1] or
     normalised pixels) show one decimal. Text is white on dark pixels and black on light
-    ones (the switch is halfway between the darkest and the lightest pixel), with a thin
-    outline in the other colour so that numbers on mid-grey pixels stay readable. The
-    background value (the darkest pixel, hundreds of them) is written faintly.
+    ones (the switch is halfway between the darkest and the lightest pixel of the digit),
+    with a thin outline in the other colour so that numbers on mid-grey pixels stay
+    readable. The background value (the darkest pixel, hundreds of them) is written faintly.
 
     Args:
         image: one digit shaped (28, 28) or (1, 28, 28), a tensor or an array.
-        label: the digit's label, shown as the title (default None: no title).
-        ax: the matplotlib Axes to draw on (default None: a new 6x6-inch figure, which
-            fits a 1280x720 slide with its code cell).
-        fontsize: size of the pixel values in points (default 7).
+        label: the digit's label, shown in the title (default None: no label).
+        ax: the matplotlib Axes for the window's values (default None: a new figure with
+            the whole digit beside them).
+        fontsize: size of the pixel values in points (default 10).
+        top, left: the window's first row and column (default 7 and 7).
+        size: the window's height and width in pixels (default 14).
 
-    Returns the Axes. Introduced in notebook 03.
+    Returns the Axes of the window. Introduced in notebook 03a.
     """
     pixels = _pixel_image(image)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 6), dpi=DPI, layout="constrained")
+    rows, cols = pixel_window(top, left, size)
     low, high = pixels.min().item(), pixels.max().item()
+    if ax is None:
+        fig, (whole, ax) = plt.subplots(
+            1, 2, figsize=(8, 4.8), dpi=DPI, width_ratios=(1, 2), layout="constrained"
+        )
+        whole.imshow(pixels, cmap="gray", vmin=low, vmax=high)
+        whole.add_patch(plt.Rectangle(
+            (left - 0.5, top - 0.5), size, size, fill=False, edgecolor="red", linewidth=2
+        ))
+        whole.set_title("all 28x28 pixels", fontsize=12)
+        whole.set_axis_off()
+    window = pixels[top:top + size, left:left + size]
+    extent = (left - 0.5, left + size - 0.5, top + size - 0.5, top - 0.5)  # the digit's own
+    ax.imshow(window, cmap="gray", vmin=low, vmax=high, extent=extent)  # row/column numbers
     middle = (low + high) / 2
-    ax.imshow(pixels, cmap="gray", vmin=low, vmax=high)
     whole_numbers = not np.issubdtype(pixels.dtype, np.floating)
     outline = {
         color: [patheffects.withStroke(linewidth=1.5, foreground=other)]
         for color, other in [("white", "black"), ("black", "white")]
     }
-    for row in range(28):
-        for col in range(28):
+    for row in rows:
+        for col in cols:
             value = pixels[row, col].item()
             text = str(int(value)) if whole_numbers else f"{value:.1f}".replace("-0.0", "0.0")
             color = "white" if value < middle else "black"
@@ -108,10 +147,11 @@ def plot_digit_pixels(image, label=None, ax=None, fontsize=7):
                 col, row, text, ha="center", va="center", color=color, fontsize=fontsize,
                 alpha=0.4 if faint else 1.0, path_effects=None if faint else outline[color],
             )
-    if label is not None:
-        ax.set_title(_as_text(label), fontsize=14)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    title = f"rows {rows[0]}-{rows[-1]}, columns {cols[0]}-{cols[-1]}"
+    ax.set_title(title if label is None else f"label {_as_text(label)}: {title}", fontsize=12)
+    ax.set_xticks([cols[0], cols[-1]])
+    ax.set_yticks([rows[0], rows[-1]])
+    ax.tick_params(labelsize=10, length=0)
     return ax
 
 
@@ -239,7 +279,7 @@ def show_images(images, titles=None, ncols=8, ax=None, n=None, labels=None, pred
         labels: the true label of each image (default None: the dataset's own labels).
         predicted: the predicted label of each image (default None).
 
-    Returns the Figure. Introduced in notebook 03.
+    Returns the Figure. Introduced in notebook 03a.
     """
     if n is None and not isinstance(images, (torch.Tensor, np.ndarray, list, tuple)):
         n = 2 * ncols  # a dataset: the first two rows

@@ -4,6 +4,7 @@ The images here are small hand-made arrays (a ramp of pixel values), not MNIST d
 these tests check what is drawn, not what a model learned.
 """
 
+import io
 import re
 
 import matplotlib
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.colors import same_color
+from PIL import Image
 from torch.utils.data import TensorDataset
 
 from mnistlab.plotting import (
@@ -69,7 +71,7 @@ HISTORY = {
 
 def test_pixel_plot_writes_every_value_in_a_contrasting_colour():
     image = ramp_image()
-    ax = plot_digit_pixels(image, label=7)
+    ax = plot_digit_pixels(image, label=7, top=0, left=0, size=28)
     assert len(ax.texts) == 784
     for text in ax.texts:
         col, row = text.get_position()
@@ -77,20 +79,47 @@ def test_pixel_plot_writes_every_value_in_a_contrasting_colour():
         assert text.get_text() == str(value)
         expected = "white" if value < 127.5 else "black"  # white on dark, black on light
         assert same_color(text.get_color(), expected), (value, text.get_color())
-    assert ax.get_title() == "7"
+    assert ax.get_title() == "label 7: rows 0-27, columns 0-27"
     np.testing.assert_array_equal(ax.images[0].get_array(), image.numpy())
+
+
+def test_pixel_plot_numbers_the_middle_window_at_the_digits_own_rows_and_columns():
+    image = ramp_image()
+    ax = plot_digit_pixels(image)  # default: rows and columns 7 to 20
+    assert len(ax.texts) == 14 * 14
+    positions = {text.get_position() for text in ax.texts}
+    assert positions == {(col, row) for row in range(7, 21) for col in range(7, 21)}
+    for text in ax.texts:
+        col, row = text.get_position()
+        assert text.get_text() == str(image[row, col].item())
+    np.testing.assert_array_equal(ax.images[0].get_array(), image[7:21, 7:21].numpy())
+    assert ax.get_title() == "rows 7-20, columns 7-20"
+    corner = plot_digit_pixels(image, top=20, left=0, size=8)
+    assert {t.get_position() for t in corner.texts} == {
+        (col, row) for row in range(20, 28) for col in range(8)
+    }
+
+
+def test_pixel_plot_shows_the_whole_digit_with_the_window_outlined():
+    image = ramp_image()
+    ax = plot_digit_pixels(image, top=3, left=5, size=10)
+    whole = [other for other in ax.figure.axes if other is not ax]
+    assert len(whole) == 1
+    np.testing.assert_array_equal(whole[0].images[0].get_array(), image.numpy())
+    (outline,) = whole[0].patches
+    assert outline.get_xy() == (4.5, 2.5) and outline.get_width() == outline.get_height() == 10
 
 
 def test_pixel_plot_of_float_images_writes_one_decimal_and_uses_the_middle_of_the_range():
     image = torch.linspace(-0.4, 2.8, 784).view(1, 28, 28)  # like normalised pixels
-    ax = plot_digit_pixels(image, label=torch.tensor(3))
+    ax = plot_digit_pixels(image, label=torch.tensor(3), top=0, left=0, size=28)
     middle = (-0.4 + 2.8) / 2
     for text in ax.texts:
         col, row = text.get_position()
         value = image[0, int(row), int(col)].item()
         assert text.get_text() == f"{value:.1f}".replace("-0.0", "0.0")
         assert same_color(text.get_color(), "white" if value < middle else "black")
-    assert ax.get_title() == "3"
+    assert ax.get_title().startswith("label 3: ")
     assert {"-0.4", "0.0", "2.8"} <= {text.get_text() for text in ax.texts}
 
 
@@ -102,14 +131,30 @@ def test_pixel_plot_gives_the_same_picture_for_numpy_and_torch():
         from_torch.images[0].get_array(), from_numpy.images[0].get_array()
     )
     assert [t.get_text() for t in from_torch.texts] == [t.get_text() for t in from_numpy.texts]
-    assert from_torch.get_title() == ""  # no label, no title
+    assert "label" not in from_torch.get_title()  # no label, none in the title
 
 
 def test_pixel_plot_draws_on_the_axes_it_is_given():
     fig, (left, right) = plt.subplots(1, 2)
     assert plot_digit_pixels(ramp_image().float() / 255, ax=right) is right
-    assert len(right.texts) == 784 and len(left.texts) == 0
-    assert len(plt.get_fignums()) == 1
+    assert len(right.texts) == 14 * 14 and len(left.texts) == 0
+    assert len(plt.get_fignums()) == 1 and len(fig.axes) == 2  # nothing added
+
+
+@pytest.mark.parametrize(
+    "window, named",
+    [
+        ({"top": 20}, "top=20 with size=14 reaches past the 28x28 digit: pick top from 0 to 14"),
+        ({"left": -1}, "left=-1"),
+        ({"size": 29}, "size must be 1 to 28"),
+        ({"size": 0}, "size must be 1 to 28"),
+        ({"top": 7.5}, "top must be a whole number"),
+    ],
+)
+def test_pixel_plot_rejects_a_window_outside_the_digit_and_names_the_argument(window, named):
+    with pytest.raises(ValueError, match=re.escape(named)):
+        plot_digit_pixels(ramp_image(), **window)
+    assert plt.get_fignums() == []  # checked before a figure is made
 
 
 @pytest.mark.parametrize(
@@ -367,18 +412,32 @@ def test_show_images_channels_last_grey_is_shown_grey():
 # --- legible on a projector ----------------------------------------------------------------
 
 
-def test_pixel_plot_is_big_faint_on_the_background_and_outlined_elsewhere():
+def test_pixel_plot_is_faint_on_the_background_and_outlined_elsewhere():
     image = torch.zeros(28, 28, dtype=torch.uint8)
     image[10:18, 10:18] = 128  # mid-grey: the hardest contrast
     image[12, 12] = 255
     ax = plot_digit_pixels(image)
-    assert ax.figure.dpi >= 100 and min(ax.figure.get_size_inches()) >= 6
     background = [t for t in ax.texts if t.get_text() == "0"]
     ink = [t for t in ax.texts if t.get_text() != "0"]
-    assert len(background) == 784 - 64
+    assert len(background) == 14 * 14 - 64
     assert all(t.get_alpha() < 1 for t in background)
     assert all(t.get_path_effects() for t in ink)  # an outline in the other colour
-    assert all(t.get_fontsize() >= 7 for t in ax.texts)
+
+
+def test_pixel_plot_fits_a_1280x720_notebook_and_its_numbers_are_12_pixels_high():
+    """As JupyterLab's inline backend shows it: saved at the figure's dpi, cropped tight."""
+    image = torch.full((28, 28), 255, dtype=torch.uint8)  # "255" everywhere: the widest text
+    image[0, 0] = 0
+    ax = plot_digit_pixels(image)
+    fig = ax.figure
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    width, height = Image.open(png).size
+    assert height <= 560 and width <= 900, (width, height)  # the notebook area: about 600 px
+    assert all(t.get_fontsize() * fig.dpi / 72 >= 12 for t in ax.texts)  # pixels on screen
+    renderer = fig.canvas.get_renderer()
+    cell = ax.get_window_extent(renderer).width / 14
+    assert max(t.get_window_extent(renderer).width for t in ax.texts) < cell  # no overlap
 
 
 def test_plot_history_has_titles_axis_labels_and_a_legible_legend():
@@ -416,4 +475,4 @@ def test_pixel_plot_of_a_colour_image_says_how_to_make_it_grey(shape, fix):
     with pytest.raises(ValueError, match=re.escape(fix)):
         plot_digit_pixels(torch.rand(shape))
     grey = torch.rand(shape).mean(-1 if shape[-1] == 3 else 0)
-    assert len(plot_digit_pixels(grey).texts) == 784
+    assert len(plot_digit_pixels(grey).texts) == 14 * 14
