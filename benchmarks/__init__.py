@@ -28,5 +28,5 @@ Where to look:
 | `accuracy.py` | time to a test accuracy: `cnn_bn`'s recipe and the PyTorch example's |
 | `report.py` | the tables |
 | `cli.py` | the command line and the order of the run |
-| `gpu_check.sh` | the GPU run: set-up, notebook 06 and the CUDA settings, tables to a folder |
+| `gpu_check.sh` | the GPU run: set-up, notebooks 06a and 06b, CUDA settings, tables to a folder |
 """

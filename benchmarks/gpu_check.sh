@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU run, prepared: set-up, notebook 06 and the benchmark's CUDA settings, tables to a folder.
+# The GPU run, prepared: set-up, notebooks 06a and 06b, the benchmark's CUDA settings, tables to a folder.
 #
 #   benchmarks/gpu_check.sh                      # on a CUDA machine: the whole run
 #   benchmarks/gpu_check.sh --data-dir ../shared/mnist --out gpu_run
@@ -11,9 +11,10 @@
 #   1. sets up .venv/ the way `python3 run.py` does (installs mnistlab and PyTorch if needed),
 #      unless --python names the Python to use instead (then nothing is installed);
 #   2. writes machine.txt: date, nvidia-smi, PyTorch and CUDA versions;
-#   3. executes notebooks/06_gpu.ipynb on the offline sample (as `run.py execute` does) into
-#      OUT/06_gpu.ipynb, leaving the repository's copy untouched, and its printed output
-#      (the CPU-versus-GPU table among it) into OUT/06_outputs.txt;
+#   3. executes chapter 06's notebooks (06a_gpu_devices, 06b_gpu_speed) on the offline sample
+#      (as `run.py execute` does) into OUT/, leaving the repository's copies untouched, and
+#      their printed output (the CPU-versus-GPU table among it) into OUT/06a_outputs.txt and
+#      OUT/06b_outputs.txt;
 #   4. runs the benchmark on the GPU (float32, mixed precision, channels-last, torch.compile)
 #      into OUT/bench.txt and OUT/bench.json.
 # With --cpu-check it runs the same steps on the CPU, with the benchmark in quick mode: a test
@@ -80,13 +81,15 @@ mkdir -p "$out"
 } > "$out/machine.txt"
 cat "$out/machine.txt"
 
-# 3. Notebook 06, executed into a copy (the kernel runs in notebooks/, as in JupyterLab).
+# 3. Chapter 06's notebooks, each executed into a copy (the kernel runs in notebooks/, as in
+#    JupyterLab).
 if [ "$notebook" = 1 ]; then
-    echo "gpu_check.sh: executing notebooks/06_gpu.ipynb into $out/06_gpu.ipynb"
-    MNISTLAB_SAMPLE=1 "$py" -m jupyter nbconvert --to notebook --execute \
-        --ExecutePreprocessor.timeout=600 --output-dir "$out" --output 06_gpu.ipynb \
-        notebooks/06_gpu.ipynb
-    "$py" - "$out/06_gpu.ipynb" > "$out/06_outputs.txt" <<'PYTHON'
+    for name in 06a_gpu_devices 06b_gpu_speed; do
+        echo "gpu_check.sh: executing notebooks/$name.ipynb into $out/$name.ipynb"
+        MNISTLAB_SAMPLE=1 "$py" -m jupyter nbconvert --to notebook --execute \
+            --ExecutePreprocessor.timeout=600 --output-dir "$out" --output "$name.ipynb" \
+            "notebooks/$name.ipynb"
+        "$py" - "$out/$name.ipynb" > "$out/${name%%_*}_outputs.txt" <<'PYTHON'
 import json, sys
 cells = json.load(open(sys.argv[1]))["cells"]
 for number, cell in enumerate(cells):
@@ -95,6 +98,7 @@ for number, cell in enumerate(cells):
         if text and output.get("name") != "stderr":
             print(f"--- cell {number}\n{''.join(text).rstrip()}")
 PYTHON
+    done
 fi
 
 # 4. The benchmark.

@@ -1,4 +1,4 @@
-"""The check behind notebook 06's "Your turn": an evaluation loop that runs on any device.
+"""The check behind notebook 06a's "Your turn": an evaluation loop that runs on any device.
 
 `check_evaluate_on(evaluate_on, model, loader)` runs your `evaluate_on(model, loader,
 device)` on a copy of `model` (so the notebook's model stays where it is) and compares the
