@@ -7,7 +7,9 @@ Headless Chromium (Debian's `chromium` package) driven by Playwright for Python:
   pad with a thin pen;
 * the pad (canvas, image and bar widgets) renders on a live slide (jupyterlab-slideshow's
   presentation mode keeps the notebook's widget manager), and the pad still draws there;
-* every slide of every static deck (`run.py slides`) fits 1280x720, measured in the browser.
+* every slide of every static deck (`run.py slides`) fits 1280x720, measured in the browser,
+  and a deck shows the drawing pad's still picture (a screenshot this file takes of the
+  real pad, `build/browser/drawing_pad.png`: copy it to `tools/slides_template/` to renew it).
 
 Select them with `pytest -m browser` (or leave them out with `-m "not browser"`). They skip,
 with the reason, where Chromium or Playwright is missing; `.ci/run` installs Chromium.
@@ -30,7 +32,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
+import slide_metadata  # noqa: E402  (tools/: the height of a picture)
+from classroom import WIDGET_PICTURES  # noqa: E402
+
 import run  # noqa: E402  (the repository's run.py: the lab's settings and start page)
+
+PAD_PICTURE = WIDGET_PICTURES["Canvas("]
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 SCREEN = {"width": 1280, "height": 720}  # a projector
@@ -233,6 +240,8 @@ def test_the_pad_reads_a_digit_drawn_with_the_mouse(pad_page, digit):
     text = answer(pad)
     screenshot(page, f"pad_reads_{digit}")
     assert text.startswith(f"I read a {digit} "), text
+    if digit == 3:  # the decks' still picture of the pad: tools/slides_template/drawing_pad.png
+        pad.screenshot(path=SHOTS / "drawing_pad.png")
 
 
 def test_the_pad_reads_a_digit_drawn_with_a_thin_pen(pad_page):
@@ -288,20 +297,35 @@ def decks(tmp_path_factory):
     return slides.build(tmp_path_factory.mktemp("slides"))
 
 
-@pytest.mark.xfail(strict=True, reason="43 deck slides are still 722-899 px tall (issue #20)")
+SHOW_PICTURE = """(size) => {
+  const picture = [...document.querySelectorAll(".jp-OutputArea-output img")].find(
+    img => img.naturalWidth === size[0] && img.naturalHeight === size[1]);
+  if (!picture) return null;
+  const {h, v} = Reveal.getIndices(picture.closest("section"));
+  Reveal.slide(h, v);
+  return picture.getBoundingClientRect().height;
+}"""
+
+
 def test_every_slide_of_every_deck_fits_1280x720(browser, decks):
     console = Console()
     page = console.watch(browser.new_page(viewport=SCREEN))
-    too_tall = []
+    too_tall, tallest, pad_shown = [], (0, ""), []
+    pad_size = slide_metadata.png_size(PAD_PICTURE.read_bytes())
     for deck in decks:
         page.goto(deck.as_uri())
         page.wait_for_function("window.Reveal && Reveal.isReady()")
         for h, v, height, title in page.evaluate(SLIDE_HEIGHTS):
+            where = f"{deck.name} slide {h + 1}.{v + 1} ({title!r}): {height} px"
+            tallest = max(tallest, (height, where))
             if height > SCREEN["height"]:
-                too_tall.append(f"{deck.name} slide {h + 1}.{v + 1} ({title!r}): {height} px")
-    page.goto(decks[-1].as_uri())
-    page.wait_for_function("window.Reveal && Reveal.isReady()")
-    screenshot(page, "deck_08_first_slide")
+                too_tall.append(where)
+        if page.evaluate(SHOW_PICTURE, list(pad_size)):  # the pad's still picture is shown
+            page.wait_for_timeout(800)  # the slide's transition
+            screenshot(page, f"deck_drawing_pad_{deck.stem}")
+            pad_shown.append(deck.name)
     page.close()
+    print(f"tallest slide: {tallest[1]}")
     assert too_tall == [], "taller than the screen:\n" + "\n".join(too_tall)
+    assert pad_shown, "no deck shows the drawing pad's still picture"
     assert console.problems() == []

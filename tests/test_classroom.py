@@ -5,6 +5,7 @@ that no script or style sheet comes from the network. The student editions have 
 tests: tests/test_student_editions.py.
 """
 
+import base64
 import json
 import re
 import sys
@@ -87,10 +88,43 @@ def test_slide_rules_headings_overflow_skips_and_notes():
     assert slide_metadata.slides(nb.cells) == [[0], [3, 4], [5], [7]]
 
 
-def test_a_code_cell_counts_its_wrapped_lines():
-    assert slide_metadata.slide_lines(cell("code", "a = 1\nb = 2")) == 3  # two lines + padding
-    assert slide_metadata.slide_lines(cell("code", "x" * 250)) == 4  # wraps to three
-    assert slide_metadata.slide_lines(cell("md", "## Title\n\nword " * 1)) == 3.5
+def test_a_cells_height_counts_lines_wrapping_headings_and_pictures():
+    code = cell("code", "a = 1\nb = 2")
+    assert slide_metadata.cell_px(code) == 10 + 22 + 2 * 23  # padding, the code box, 2 lines
+    code.outputs = [nbformat.v4.new_output("stream", text="x" * 100 + "\n")]  # wraps to 2
+    assert slide_metadata.cell_px(code) == 10 + 22 + 2 * 23 + 15 + 2 * 23
+    picture = (REPO / "tools" / "slides_template" / "drawing_pad.png").read_bytes()
+    width, height = slide_metadata.png_size(picture)
+    wide = {"image/png": base64.b64encode(picture[:16] + (2 * 1095).to_bytes(4, "big")
+                                          + picture[20:]).decode()}  # twice the slide's width
+    code.outputs = [nbformat.v4.new_output("display_data", data=wide)]
+    assert slide_metadata.cell_px(code) == 10 + 22 + 2 * 23 + height / 2 + 55  # scaled down
+    prose = "## Title\n\n" + "word " * 30 + "\n\n* one\n* two\n  continued"
+    assert slide_metadata.markdown_px(prose) == (39 + 40) + 2 * 26 + 20 + 2 * 32 + 20
+    assert slide_metadata.markdown_px("$$\nx = 1\n$$\n\n| a |\n|---|\n| 1 |") == 85 + 2 * 36
+
+
+def test_decks_show_a_widget_as_its_still_picture_and_shrink_a_cell_taller_than_a_slide(
+    tmp_path,
+):
+    pad = nbformat.v4.new_output("display_data", data={
+        classroom.WIDGET: {"model_id": "0", "version_major": 2, "version_minor": 0},
+        "text/plain": "HBox(children=(VBox(children=(Canvas(height=280, ..."})
+    upload = nbformat.v4.new_output("display_data", data={
+        classroom.WIDGET: {"model_id": "1", "version_major": 2, "version_minor": 0},
+        "text/plain": "FileUpload(value=(), accept='image/*')"})
+    long_code = "\n".join(f"x{i} = {i}" for i in range(40))  # 40 lines: taller than a slide
+    cells = [cell("md", "# 99 · Test"), cell("code", "pad"), cell("code", long_code)]
+    cells[1].outputs = [pad, upload]
+    cells[1].id, cells[2].id = "pad-cell", "tall-cell"
+    notebook = tmp_path / "99_test.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
+    html = slides.deck(notebook, slides.exporter())
+    picture = classroom.WIDGET_PICTURES["Canvas("].read_bytes()
+    assert base64.b64encode(picture).decode() in html  # the pad's still picture
+    assert slides.WIDGET_NOTE in html  # a widget with no picture says what it is
+    assert '[id="cell-id=tall-cell"] { zoom: ' in html
+    assert "cell-id=pad-cell\"]" not in html.split("</style>")[0]  # fits: not shrunk
 
 
 def test_the_instructor_guide_has_a_lecture_plan_for_every_notebook():
@@ -145,6 +179,13 @@ class Assets(HTMLParser):
 def test_decks_load_nothing_from_the_network(tmp_path):
     decks = slides.build(tmp_path)
     assert [d.name for d in decks] == [f"{p.stem}.slides.html" for p in NOTEBOOKS]
+    pad = base64.b64encode(classroom.WIDGET_PICTURES["Canvas("].read_bytes()).decode()
+    with_pad = [path for path in NOTEBOOKS if any(  # found by the widget's mime type
+        classroom.widget_picture(output) for c in nbformat.read(path, as_version=4).cells
+        for output in c.get("outputs", []))]
+    assert with_pad, "no notebook shows the drawing pad any more"
+    for path in with_pad:
+        assert pad in (tmp_path / f"{path.stem}.slides.html").read_text(encoding="utf-8")
     assert (tmp_path / "index.html").exists()
     for deck in decks:
         page = deck.read_text(encoding="utf-8")

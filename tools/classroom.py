@@ -30,6 +30,12 @@ REGION = re.compile(
     rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}[ \t]*\n.*?^[ \t]*{re.escape(END)}[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+# A widget needs a running kernel, which the static decks do not have: a deck shows a still
+# picture of it instead, a screenshot of the real widget that tests/test_browser.py takes
+# (the drawing pad after it read a drawn 3). A widget's stored output names its widgets in
+# its text form ("HBox(children=(VBox(children=(Canvas(...") and is matched by it.
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WIDGET_PICTURES = {"Canvas(": ROOT / "tools" / "slides_template" / "drawing_pad.png"}
 
 
 # 05_topic, or 05a_topic, 05b_topic for a chapter taught as one lecture per part
@@ -85,6 +91,16 @@ def is_guard(cell):
 def is_setup(cell):
     """True for the install cell that opens every notebook (CONTRIBUTING.md)."""
     return cell["cell_type"] == "code" and 'find_spec("mnistlab") is None' in source(cell)
+
+
+def widget_picture(output):
+    """The still picture (a PNG file) that the decks show for a widget output, or None for an
+    output that is no widget or a widget with no picture (see WIDGET_PICTURES)."""
+    data = output.get("data", {})
+    if WIDGET not in data:
+        return None
+    text = "".join(data.get("text/plain", ""))
+    return next((path for name, path in WIDGET_PICTURES.items() if name in text), None)
 
 
 def read_json(path):

@@ -8,17 +8,21 @@ hand and running it twice changes nothing:
 * the title cell and every markdown cell with a `## ` heading start a new "slide";
   a `### ` heading starts a "subslide" (reveal.js shows subslides below the slide, reached with the
   down arrow or the space bar);
-* the cells after a heading are added to its slide ("-") until the slide would be longer than
-  `MAX_LINES` lines of prose and code (counted as `slide_lines` does); the cell that would
-  overflow starts a "subslide";
+* the cells after a heading are added to its slide ("-") until the slide would be taller than
+  `SLIDE_PX` pixels (each cell's height as `cell_px` estimates it, from its lines, headings,
+  tables and formulas, and from the pixel size of its stored pictures); the cell that would
+  overflow starts a "subslide": where a section is too long, it continues on the next slide.
+  A single cell taller than a slide gets a slide of its own, and the decks shrink it to fit
+  (`tools/slides.py`);
 * the install cell, cells holding only imports (and %magics), result guards (cells tagged
   `guard`) and exercise solutions are "skip" (the exercise text stays, so students see the
   task and the lecturer shows the answer in the notebook itself);
 * cells an author marked "notes" (speaker notes, shown only in the speaker view) stay so.
 
 It also sets the notebook's `rise` metadata: a 1280x720 slide and scrolling for the rare
-output taller than the screen. `--check` changes nothing and exits 1 if a notebook would
-change (for CI or a pre-commit hook). With no notebook given, it treats all of notebooks/.
+output taller than the screen. tests/test_browser.py measures every slide of every deck.
+`--check` changes nothing and exits 1 if a notebook would change (for CI or a pre-commit
+hook). With no notebook given, it treats all of notebooks/.
 """
 
 import argparse
@@ -28,62 +32,122 @@ import sys
 import textwrap
 
 import nbformat
-from classroom import is_guard, is_setup, is_solution, series, source
+from classroom import (
+    WIDGET,
+    is_guard,
+    is_setup,
+    is_solution,
+    is_your_turn,
+    series,
+    source,
+    widget_picture,
+    without_markers,
+)
 
-# Prose + code lines on one slide. Measured in screenshots of a 1280x720 slide: a code line
-# takes 22 px in the static decks (18 px in RISE), and about 640 px are free below the top
-# margin, so 28 lines fit (a 27-line slide of notebook 07 ends at 650 px); a tall output
-# below them scrolls.
-MAX_LINES = 28
-LINE_PX = 23  # a code line's height in pixels on a 1280x720 slide (tests/test_browser.py)
-WIDGET_LINES = 15  # a widget's outputs are not stored: the drawing pad is about 340 px
-WRAP = 110  # characters per line on a 1280-pixel-wide slide (static decks; RISE fits more)
+# Heights in CSS pixels on a 1280x720 slide of the static decks (`run.py slides`), read off
+# the rendered decks with the browser's developer tools (tests/test_browser.py measures every
+# slide). A slide shows SLIDE_PX of content; reveal.js centres a shorter one.
+SLIDE_PX = 680  # 720 less a margin: cell_px falls short of a measured cell by up to 11 px
+CELL_PAD = 10  # above and below every cell
+CODE_LINE, CODE_PAD = 23, 22  # a line of a code cell; the box around the code
+TEXT_LINE, TEXT_PAD = 23, 15  # a line of printed output; the space around an output
+IMAGE_WIDTH, IMAGE_PAD = 1095, 55  # a wider picture is scaled down to this width
+BLOCK_GAP = 20  # below a paragraph, a list or a quote
+BLOCKS = {  # (a line's height, characters on a line, the gap below) of a block of markdown
+    "prose": (26, 100, BLOCK_GAP),
+    "item": (32, 94, 0),  # a list item; the list ends with a BLOCK_GAP
+    "quote": (26, 60, 3 * BLOCK_GAP),  # a quote is narrow, with margins
+}
+MATH_LINE = 4  # more on a line of text with a $formula$ in it
+HEADINGS = {"#": (60, 50, 36), "##": (39, 40, 55), "###": (31, 40, 70)}  # line, margins, wrap
+TABLE_ROW, TABLE_WRAP = 36, 70  # a table row's line; characters on a row before it wraps
+MATH_PX, MD_CODE_LINE = 85, 23  # a $$ formula; a line of a ``` block
+OUTPUT_WRAP = 88  # characters on a line of printed output before it wraps
 RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "enable_chalkboard": False}
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 IMPORT_LINE = re.compile(r"^\s*(import \w|from \S+ import )")
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](address) shows only its text
+LIST_ITEM = re.compile(r"^\s*([*+-]|\d+\.) ")
 
 
-def output_lines(cell):
-    """How many slide lines a code cell's stored outputs take (LINE_PX pixels a line).
+def wrapped(text, width):
+    """How many lines `text` takes when wrapped at `width` characters (at least one)."""
+    return max(1, len(textwrap.wrap(text, width)))
 
-    A picture takes its height in pixels (read from the PNG), a widget WIDGET_LINES, text
-    its wrapped lines. Measured in the browser by tests/test_browser.py.
+
+def png_size(png):
+    """(width, height) of a PNG image (bytes), read from its header (the IHDR chunk)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def output_px(output):
+    """The height of one stored output on a slide: a picture scaled to the slide's width,
+    a widget as the still picture the decks show (or a line of text), text by its lines."""
+    data = output.get("data", {})
+    picture = widget_picture(output)
+    if picture is not None or "image/png" in data:
+        png = picture.read_bytes() if picture else base64.b64decode(data["image/png"])
+        width, height = png_size(png)
+        return height * min(1, IMAGE_WIDTH / width) + IMAGE_PAD
+    if WIDGET in data:
+        return TEXT_PAD + TEXT_LINE  # the decks say it is a widget (tools/slides.py)
+    text = "".join(output.get("text") or data.get("text/plain") or "").removesuffix("\n")
+    return TEXT_PAD + TEXT_LINE * sum(wrapped(line, OUTPUT_WRAP) for line in text.split("\n"))
+
+
+def markdown_px(text):
+    """The height of rendered markdown: headings, paragraphs, list items, tables, formulas.
+
+    Consecutive lines join into one block (a paragraph, a list item or a quote), which the
+    renderer re-wraps at the block's width (BLOCKS); a blank line or a heading ends a block.
     """
-    total = 0.0
-    for output in cell.get("outputs", []):
-        data = output.get("data", {})
-        if "application/vnd.jupyter.widget-view+json" in data:
-            total += WIDGET_LINES
-        elif "image/png" in data:
-            png = base64.b64decode(data["image/png"])
-            total += 1 + int.from_bytes(png[20:24], "big") / LINE_PX  # IHDR height, + margin
-        else:
-            text = output.get("text") or data.get("text/plain") or ""
-            text = "".join(text).rstrip("\n")
-            total += sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n")) + 0.5
+    total, words, kind, in_math, in_fence = 0.0, [], "prose", False, False
+    for line in LINK.sub(r"\1", text).split("\n") + [""]:
+        stripped = line.strip()
+        starts_block = not stripped or stripped.startswith(("#", "|", "$$", "```"))
+        if words and (starts_block or LIST_ITEM.match(line)):  # the block so far ends here
+            line_px, width, gap = BLOCKS[kind]
+            joined = " ".join(words)
+            total += (line_px + MATH_LINE * ("$" in joined)) * wrapped(joined, width) + gap
+            words = []
+        if stripped.startswith("```"):
+            in_fence = not in_fence
+            total += 0 if in_fence else BLOCK_GAP
+        elif in_fence:
+            total += MD_CODE_LINE
+        elif in_math or stripped.startswith("$$"):
+            total += 0 if in_math else MATH_PX
+            in_math = in_math != (stripped.count("$$") % 2 == 1)  # a formula opens or closes
+        elif stripped.startswith("|"):
+            if not set(stripped) <= set("|-: "):  # |---| under the header draws no row
+                total += TABLE_ROW * wrapped(stripped, TABLE_WRAP)
+        elif stripped.startswith("#"):
+            marker, _, title = stripped.partition(" ")
+            line_px, margins, width = HEADINGS.get(marker, HEADINGS["###"])
+            total += line_px * wrapped(title, width) + margins
+        elif stripped:
+            if not words:
+                kind = "item" if LIST_ITEM.match(line) else "quote" if line[0] == ">" else "prose"
+            words.append(stripped.lstrip("> "))
+        elif kind == "item":
+            total += BLOCK_GAP  # a list ends
+            kind = "prose"
     return total
 
 
-def slide_lines(cell):
-    """How many lines a cell takes on a slide: wrapped lines, headings count double.
+def cell_px(cell):
+    """How many pixels a cell takes on a slide of the static decks.
 
-    Blank lines in prose count half (a paragraph gap), links count their text only (not the
-    address), and a code cell adds one line of padding and its outputs (`output_lines`).
+    A code cell: its lines (long lines scroll sideways, they do not wrap) and its stored
+    outputs (`output_px`); a markdown cell: `markdown_px`. Both add CELL_PAD.
     """
     text = source(cell).rstrip("\n")
-    if cell["cell_type"] == "code":
-        lines = sum(max(1, -(-len(line) // WRAP)) for line in text.split("\n"))
-        return 1 + lines + output_lines(cell)
-    total = 0.0
-    for line in LINK.sub(r"\1", text).split("\n"):
-        if not line.strip():
-            total += 0.5
-        elif line.lstrip().startswith("#"):
-            total += 2
-        else:
-            total += max(1, len(textwrap.wrap(line, WRAP)))
-    return total
+    if cell["cell_type"] != "code":
+        return CELL_PAD + markdown_px(text)
+    if is_your_turn(cell):
+        text = without_markers(text)  # as the decks show it
+    code = CODE_PAD + CODE_LINE * len(text.split("\n"))
+    return CELL_PAD + code + sum(output_px(output) for output in cell.get("outputs", []))
 
 
 def is_imports_only(cell):
@@ -117,14 +181,14 @@ def assign(cells):
             kind = "slide"
         elif heading(cell, "### "):
             kind = "subslide"
-        elif used + slide_lines(cell) > MAX_LINES:
+        elif used + cell_px(cell) > SLIDE_PX:
             kind = "subslide"
         else:
             kind = "-"
         if kind in ("slide", "subslide"):
             used = 0.0
         if kind not in ("skip", "notes"):
-            used += slide_lines(cell)
+            used += cell_px(cell)
         types.append(kind)
     return types
 

@@ -14,10 +14,15 @@ Writes `build/slides/NN_topic.slides.html` for each notebook, with its stored ou
 Slides follow each cell's `slideshow.slide_type` (see `tools/slide_metadata.py`); exercise
 solutions and result guards are left out of the decks, and a "Your turn" cell shows its
 worked code (for after the students' attempt) without its `### BEGIN/END SOLUTION` lines.
+A deck has no kernel, so a widget shows as a still picture of the real widget (the drawing
+pad: `tools/slides_template/drawing_pad.png`, see `classroom.WIDGET_PICTURES`). A cell taller
+than a slide (`slide_metadata.cell_px`) is shrunk to fit with CSS `zoom`: its outputs when
+it has pictures, otherwise the whole cell.
 Keys while presenting: arrows to move, `s` for the speaker notes window, `f` for full
 screen, `Esc` for the overview.
 """
 
+import base64
 import html
 import importlib.util
 import shutil
@@ -25,9 +30,19 @@ import sys
 from pathlib import Path
 
 import nbformat
-from classroom import ROOT, is_guard, is_solution, is_your_turn, series, without_markers
+from classroom import (
+    ROOT,
+    WIDGET,
+    is_guard,
+    is_solution,
+    is_your_turn,
+    series,
+    widget_picture,
+    without_markers,
+)
 from classroom import source as cell_source
 from nbconvert.exporters import SlidesExporter
+from slide_metadata import SLIDE_PX, cell_px, output_px
 from traitlets.config import Config
 
 TEMPLATE = Path(__file__).resolve().parent / "slides_template"
@@ -70,15 +85,51 @@ def exporter():
     return SlidesExporter(config=config)
 
 
+WIDGET_NOTE = "(a live widget: run this cell in JupyterLab to use it)"
+
+
+def still(output):
+    """An output as a deck shows it: a widget becomes its still picture or, with none, a note."""
+    picture = widget_picture(output)
+    if picture is not None:
+        png = base64.b64encode(picture.read_bytes()).decode("ascii")
+        return nbformat.v4.new_output("display_data", data={"image/png": png})
+    if WIDGET in output.get("data", {}):
+        return nbformat.v4.new_output("display_data", data={"text/plain": WIDGET_NOTE})
+    return output
+
+
+def fit_css(cell):
+    """A CSS rule that shrinks a cell taller than a slide to SLIDE_PX pixels ("" for others).
+
+    A cell with pictures keeps its code at full size and zooms out its outputs; a cell of
+    code or text alone (or code that fills the slide by itself) zooms out as a whole.
+    """
+    height = cell_px(cell)
+    if height <= SLIDE_PX:
+        return ""
+    outputs = cell.get("outputs", [])
+    pictures = any("image/png" in output.get("data", {}) for output in outputs)
+    outputs_px = sum(output_px(output) for output in outputs)
+    if pictures and height - outputs_px < SLIDE_PX / 2:
+        scale = (SLIDE_PX - (height - outputs_px)) / outputs_px
+        return f'[id="cell-id={cell.id}"] .jp-OutputArea {{ zoom: {scale:.3f}; }}'
+    return f'[id="cell-id={cell.id}"] {{ zoom: {SLIDE_PX / height:.3f}; }}'
+
+
 def deck(notebook, slides_exporter):
     """Return one notebook's deck as HTML text, without its exercise solutions and guards;
-    a "Your turn" cell shows its worked code without the nbgrader marker lines."""
+    a "Your turn" cell shows its worked code without the nbgrader marker lines, a widget its
+    still picture (`still`), and a cell taller than a slide is shrunk to fit (`fit_css`)."""
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [cell for cell in nb.cells if not (is_solution(cell) or is_guard(cell))]
     for cell in nb.cells:
         if is_your_turn(cell):
             cell.source = without_markers(cell_source(cell))
-    resources = {"metadata": {"name": notebook.stem}}
+        if cell.cell_type == "code":
+            cell.outputs = [still(output) for output in cell.outputs]
+    fits = "\n".join(filter(None, map(fit_css, nb.cells)))
+    resources = {"metadata": {"name": notebook.stem}, "fit_css": fits}
     body, _ = slides_exporter.from_notebook_node(nb, resources=resources)
     return body
 
