@@ -150,24 +150,30 @@ IGNORED = {
     "; also the training time and the device",
     ("07_generalisation", "cbf93b78"): UNGUARDED + " (exercise solution)",
     ("07_generalisation", "48192107"): UNGUARDED + " (exercise solution; the range test)",
-    ("08_your_own_digit", "c4bcc49e"): TRAINING.format("the plain network is 97% right"),
-    ("08_your_own_digit", "7e0177e2"): UNGUARDED + " (the shrunk 3's reading)",
-    ("08_your_own_digit", "f1f6098f"): TRAINING.format("the recipe reads more drawings than "
-                                                       "shrinking"),
-    ("08_your_own_digit", "8777a7ef"): TRAINING.format("turning costs the most"),
-    ("08_your_own_digit", "38e08dc2"): TRAINING.format("the augmented network, with 3a582233"),
-    ("08_your_own_digit", "3a582233"): TRAINING.format("augmentation gains on thin, thick and "
-                                                       "turned digits, costs nothing as written"),
-    ("08_your_own_digit", "b37432a0"): UNGUARDED + " (ten drawings each, too few to claim)",
-    ("08_your_own_digit", "70d01baa"): UNGUARDED + " (precision and recall per class)",
-    ("08_your_own_digit", "a2d7b6bf"): UNGUARDED + " (the number of mistakes)",
-    ("08_your_own_digit", "527f96e5"): TRAINING.format("most digits in the top bin, near 100%"),
-    ("08_your_own_digit", "4ef4778a"): UNGUARDED + " (the script's probabilities)",
-    ("08_your_own_digit", "6bf14f9e"): "torch.export's operator names change between PyTorch "
-                                       "releases",
-    ("08_your_own_digit", "f2739efc"): UNGUARDED + " (exercise solution)",
-    ("08_your_own_digit", "48c5d0bc"): UNGUARDED + " (exercise solution)",
-    ("08_your_own_digit", "6f74eaad"): UNGUARDED + " (exercise solution)",
+    ("08a_digit_recipe", "c4bcc49e"): TRAINING.format("the plain network is 97% right"),
+    ("08a_digit_recipe", "7e0177e2"): UNGUARDED + " (the shrunk 3's reading)",
+    ("08a_digit_recipe", "f1f6098f"): TRAINING.format("the recipe reads more drawings than "
+                                                      "shrinking"),
+    ("08a_digit_recipe", "19a59fc2"): UNGUARDED + " (exercise solution)",
+    ("08a_digit_recipe", "48c5d0bc"): UNGUARDED + " (exercise solution)",
+    ("08b_digit_beyond_accuracy", "8777a7ef"): TRAINING.format("turning costs the most; the "
+                                                               "plain network is 97% right"),
+    ("08b_digit_beyond_accuracy", "38e08dc2"): TRAINING.format("the augmented network, with "
+                                                               "3a582233"),
+    ("08b_digit_beyond_accuracy", "3a582233"): TRAINING.format("augmentation gains on thin, "
+                                                               "thick and turned digits, costs "
+                                                               "nothing as written"),
+    ("08b_digit_beyond_accuracy", "b37432a0"): UNGUARDED + " (ten drawings each, too few to "
+                                                           "claim)",
+    ("08b_digit_beyond_accuracy", "70d01baa"): UNGUARDED + " (precision and recall per class)",
+    ("08b_digit_beyond_accuracy", "a2d7b6bf"): UNGUARDED + " (the number of mistakes)",
+    ("08b_digit_beyond_accuracy", "527f96e5"): TRAINING.format("most digits in the top bin, "
+                                                               "near 100%"),
+    ("08b_digit_beyond_accuracy", "4ef4778a"): UNGUARDED + " (the script's probabilities)",
+    ("08b_digit_beyond_accuracy", "6bf14f9e"): "torch.export's operator names change between "
+                                               "PyTorch releases",
+    ("08b_digit_beyond_accuracy", "f2739efc"): UNGUARDED + " (exercise solution)",
+    ("08b_digit_beyond_accuracy", "6f74eaad"): UNGUARDED + " (exercise solution)",
 }
 
 
