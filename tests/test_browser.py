@@ -3,7 +3,7 @@
 Headless Chromium (Debian's `chromium` package) driven by Playwright for Python:
 
 * the lab's first screen (`run.py lab` opens the start page) with no console errors;
-* notebook 08's drawing pad reads a 3, a 0 and a 7 drawn with the mouse, and a 7 drawn on a
+* chapter 08's drawing pad (in 08a) reads a 3, a 0 and a 7 drawn with the mouse, and a 7 drawn on a
   pad with a thin pen;
 * the pad (canvas, image and bar widgets) renders on a live slide (jupyterlab-slideshow's
   presentation mode keeps the notebook's widget manager), and the pad still draws there;
@@ -154,13 +154,13 @@ def test_the_lab_opens_on_the_start_page_with_no_console_error(browser, lab):
     page.close()
 
 
-# --- notebook 08's drawing pad, in the notebook and on a live slide --------------------------
+# --- chapter 08's drawing pad, in the notebook and on a live slide -------------------------
 
-RUN_PAD = """async ([cells, source]) => {
+RUN_PAD = """async ([name, cells, source]) => {
   const app = window.jupyterapp;
   await app.restored;
   const find = () => [...app.shell.widgets("main")].find(
-    w => w.context && w.context.path.endsWith("08_your_own_digit.ipynb") && w.context.isReady);
+    w => w.context && w.context.path.endsWith(name) && w.context.isReady);
   while (!find()) await new Promise(resolve => setTimeout(resolve, 100));
   const panel = find(), notebook = panel.content;
   app.shell.activateById(panel.id);
@@ -179,18 +179,20 @@ RUN_PAD = """async ([cells, source]) => {
   return [index(cells.train), index(cells.pad)];
 }"""
 CELLS = {"train": "mnistlab.fit(plain", "pad": "mnistlab.DrawingPad(plain)"}
+PAD_NOTEBOOK = next(p.name for p in sorted((REPO / "notebooks").glob("*.ipynb"))
+                    if CELLS["pad"] in p.read_text(encoding="utf-8"))  # 08a_...
 THIN_PAD = "thin = mnistlab.DrawingPad(plain, line_width=6)  # a thin pen\nthin"
 
 
 @pytest.fixture(scope="module")
 def pad_page(browser, lab):
-    """Notebook 08 with its model trained, its pad shown and a thin-pen pad below it."""
+    """The pad's notebook (08a), its model trained, its pad shown, a thin-pen pad below."""
     base, token = lab
     console = Console()
-    page = open_page(browser, console, f"{base}/lab/tree/08_your_own_digit.ipynb?token={token}")
+    page = open_page(browser, console, f"{base}/lab/tree/{PAD_NOTEBOOK}?token={token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     page.wait_for_function("window.jupyterapp")
-    train, pad = page.evaluate(RUN_PAD, [CELLS, THIN_PAD])
+    train, pad = page.evaluate(RUN_PAD, [PAD_NOTEBOOK, CELLS, THIN_PAD])
     page.locator(".jp-Notebook canvas").nth(1).wait_for(timeout=120_000)
     yield page, console, {"train": train, "pad": pad}
     page.close()
