@@ -67,24 +67,33 @@ IGNORED = {
                                                        "beats the race's") + " (exercise solution)",
     ("04c_mlp_comparing", "cdf2ee02"): TRAINING.format("more sigmoid layers learn more slowly") +
     " (exercise solution)",
-    ("05_cnn", "solution-5-code"): TIMING.format("the open exercise's worked answer: "
-                                                 "check_target prints its time and accuracy") +
-    " (exercise solution)",
     ("07_generalisation", "7885add1"): TIMING.format("the open exercise's check prints its time; "
                                                      "guarded: the worked answer meets the "
                                                      "target") + " (exercise solution)",
-    ("05_cnn", "c030"): UNGUARDED + " (the training log; the next cells' guards use it)",
-    ("05_cnn", "c033"): TRAINING.format("the first epoch's loss cannot be tiny"),
-    ("05_cnn", "c035"): TRAINING.format("the second run starts where the first ended"),
-    ("05_cnn", "c038"): UNGUARDED + " (the prose states no number for it)",
-    ("05_cnn", "c045"): UNGUARDED + " (LeNet's log and accuracy; no number in the prose)",
-    ("05_cnn", "c063"): TRAINING.format("the race's accuracies, with c065"),
-    ("05_cnn", "c065"): TRAINING.format("a CNN beats the MLP by more than the noise"),
-    ("05_cnn", "c074"): UNGUARDED + " (which digits are confused)",
-    ("05_cnn", "c097"): TRAINING.format("the raw pixels, with c098"),
-    ("05_cnn", "c098"): TRAINING.format("the raw pixels usually cost accuracy"),
-    ("05_cnn", "c113"): UNGUARDED + " (exercise solution; the prose is conditional)",
-    ("05_cnn", "c116"): TRAINING.format("lr 0.001 stays far below 0.03"),
+    ("05b_cnn_training", "solution-5-code"): TIMING.format("the open exercise's worked answer: "
+                                                           "check_target prints its time and "
+                                                           "accuracy") + " (exercise solution)",
+    ("05b_cnn_training", "c030"): UNGUARDED + " (the training log; the next cells' guards use "
+                                              "it)",
+    ("05b_cnn_training", "c033"): TRAINING.format("the first epoch's loss cannot be tiny"),
+    ("05b_cnn_training", "c035"): TRAINING.format("the second run starts where the first ended"),
+    ("05b_cnn_training", "c038"): UNGUARDED + " (the prose states no number for it)",
+    ("05b_cnn_training", "c045"): UNGUARDED + " (LeNet's log and accuracy; no number in the prose)",
+    ("05b_cnn_training", "c063"): TRAINING.format("the race's accuracies, with c065"),
+    ("05b_cnn_training", "c065"): TRAINING.format("a CNN beats the MLP by more than the noise"),
+    ("05b_cnn_training", "b-test-code"): UNGUARDED + " (the one test score; the prose states no "
+                                                     "number for it)",
+    ("05b_cnn_training", "c113"): UNGUARDED + " (exercise solution; the prose is conditional)",
+    ("05b_cnn_training", "c116"): TRAINING.format("lr 0.001 stays far below 0.03"),
+    ("05c_cnn_mistakes", "c-network-code"): UNGUARDED + " (05b's CNN trained again: its log)",
+    ("05c_cnn_mistakes", "c074"): UNGUARDED + " (which digits are confused)",
+    ("05c_cnn_mistakes", "c097"): TRAINING.format("the raw pixels, with c098"),
+    ("05c_cnn_mistakes", "c098"): TRAINING.format("how much the raw pixels cost changes from "
+                                                  "seed to seed"),
+    ("05c_cnn_mistakes", "c-solution-1-code"): UNGUARDED + " (exercise solution: shares per "
+                                                           "digit)",
+    ("05c_cnn_mistakes", "c-solution-2-code"): UNGUARDED + " (exercise solution; the prose is "
+                                                           "conditional)",
     ("06a_gpu_devices", "c006"): DEVICE,
     ("06a_gpu_devices", "c008"): "the processor's name and thread count",
     ("06a_gpu_devices", "c013"): DEVICE + " (where the weights and batches are; the prose "
