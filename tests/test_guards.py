@@ -36,7 +36,7 @@ TIMING = "timings: {}"
 
 # (notebook, cell id) -> why nbval cannot compare the cell's output.
 IGNORED = {
-    ("01_tensors", "65b45cdf"): "torch.empty shows leftover memory, different on every run",
+    ("01b_tensors_shapes", "65b45cdf"): "torch.empty shows leftover memory, different on every run",
     ("04b_mlp_training", "9e77e9fd"): TRAINING.format("the loss falls epoch after epoch"),
     ("04b_mlp_training", "9b1da5d4"): TRAINING.format("less than the common version's 95%"),
     ("04b_mlp_training", "b-solution-1-code"): UNGUARDED + " (exercise solution; the prose is "
