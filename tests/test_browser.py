@@ -146,7 +146,7 @@ def test_the_lab_opens_on_the_start_page_with_no_console_error(browser, lab):
     heading = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first
     heading.wait_for(timeout=60_000)
     assert heading.inner_text().startswith("00 · Start here")
-    page.locator(".jp-Notebook a[href*='01_tensors']").first.wait_for()
+    page.locator(".jp-Notebook a[href*='01a_tensors']").first.wait_for()
     assert "Would you like to get notified" not in page.inner_text("body")
     page.wait_for_timeout(1500)  # late errors: images, extensions
     screenshot(page, "lab_first_screen")
