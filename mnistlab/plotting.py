@@ -452,7 +452,7 @@ def plot_confusion_matrix(labels, predicted, ax=None, num_classes=10, title=None
     """
     counts = confusion_matrix(labels, predicted, num_classes).numpy()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 6), dpi=DPI, layout="constrained")
+        _, ax = plt.subplots(figsize=(5.2, 5.2), dpi=DPI, layout="constrained")
     ax.imshow(counts, cmap="Blues")
     middle = counts.max() / 2
     for true in range(num_classes):
