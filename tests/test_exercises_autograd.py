@@ -1,4 +1,4 @@
-"""The check of notebook 02's "Your turn": a linear layer's gradients by hand, against autograd."""
+"""The check of notebook 02b's "Your turn": a linear layer's gradients by hand, against autograd."""
 
 import torch
 
@@ -6,7 +6,7 @@ from mnistlab.exercises.autograd import check_linear_grads
 
 
 def linear_grads(x, W, b):
-    """The worked answer of notebook 02."""
+    """The worked answer of notebook 02b."""
     dL_dy = 2 * (x @ W + b)
     return x.T @ dL_dy, dL_dy.sum(dim=0)
 

@@ -1,4 +1,4 @@
-"""The check behind notebook 02's "Your turn": one linear layer's gradients, by hand.
+"""The check behind notebook 02b's "Your turn": one linear layer's gradients, by hand.
 
 The student writes `linear_grads(x, W, b)`, which returns `(dL/dW, dL/db)` for the layer
 `y = x @ W + b` and the loss `L = (y ** 2).sum()`, without calling `backward()`.
@@ -71,7 +71,7 @@ def check_linear_grads(linear_grads):
     one, compares each gradient with autograd's `.grad` (`torch.allclose`) and names the
     one that differs, with its shape or its values. Returns True when both match.
 
-    Introduced in notebook 02.
+    Introduced in notebook 02b.
     """
     name = getattr(linear_grads, "__name__", type(linear_grads).__name__)
     generator = torch.Generator().manual_seed(0)  # its own numbers: the notebook's stay as they are
