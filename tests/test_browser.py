@@ -331,3 +331,57 @@ def test_every_slide_of_every_deck_fits_1280x720(browser, decks):
     assert too_tall == [], "taller than the screen:\n" + "\n".join(too_tall)
     assert pad_shown, "no deck shows the drawing pad's still picture"
     assert console.problems() == []
+
+
+# --- live slides (jupyterlab-slideshow), as presented from the lab -----------------------------
+
+LIVE_SLIDES = """async ([path, pause]) => {
+  const app = window.jupyterapp;
+  await app.restored;
+  const panel = await app.commands.execute("docmanager:open", {path, factory: "Notebook"});
+  await panel.context.ready;
+  app.shell.activateById(panel.id);
+  const notebook = panel.content, wait = ms => new Promise(resolve => setTimeout(resolve, ms));
+  await wait(500);  // the cells render
+  await app.commands.execute("deck:start");
+  await wait(800);
+  const starts = notebook.widgets
+    .map((cell, i) => [i, (cell.model.getMetadata("slideshow") || {}).slide_type])
+    .filter(([, kind]) => kind === "slide" || kind === "subslide").map(([i]) => i);
+  const heights = [];
+  for (const i of starts) {  // the deck follows the active cell: go to each slide's first cell
+    notebook.activeCellIndex = i;
+    await wait(pause);
+    const shown = [...panel.node.querySelectorAll(".jp-Cell.jp-deck-mod-visible")]
+      .map(cell => cell.getBoundingClientRect());
+    const top = Math.min(...shown.map(r => r.top)), bottom = Math.max(...shown.map(r => r.bottom));
+    heights.push([i, Math.round(bottom - top)]);
+  }
+  await app.commands.execute("deck:stop");
+  await panel.sessionContext.shutdown();
+  panel.dispose();
+  return heights;
+}"""
+
+
+def test_every_live_slide_fits_1280x720(browser, lab):
+    """Presented live (jupyterlab-slideshow's deck inside the lab), each slide's cells
+    together are no taller than the screen: the live slides use the lab's own fonts and
+    widths, not the static decks', so they are measured too."""
+    base, token = lab
+    console = Console()
+    page = console.watch(browser.new_page(viewport=SCREEN))
+    page.goto(f"{base}/lab?token={token}")
+    page.wait_for_function("window.jupyterapp")
+    too_tall, tallest = [], (0, "")
+    for path in sorted((REPO / "notebooks").glob("[0-9]*.ipynb")):
+        for cell, height in page.evaluate(LIVE_SLIDES, [path.name, 30]):
+            where = f"{path.name}, the slide starting at cell {cell}: {height} px"
+            tallest = max(tallest, (height, where))
+            if height > SCREEN["height"]:
+                too_tall.append(where)
+    screenshot(page, "live_slides_last")
+    page.close()
+    print(f"tallest live slide: {tallest[1]}")
+    assert too_tall == [], "taller than the screen:\n" + "\n".join(too_tall)
+    assert console.problems() == []
