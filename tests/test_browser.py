@@ -9,7 +9,8 @@ Headless Chromium (Debian's `chromium` package) driven by Playwright for Python:
   presentation mode keeps the notebook's widget manager), and the pad still draws there;
 * every slide of every static deck (`run.py slides`) fits 1280x720, measured in the browser,
   and a deck shows the drawing pad's still picture (a screenshot this file takes of the
-  real pad, `build/browser/drawing_pad.png`: copy it to `tools/slides_template/` to renew it).
+  real pad, `build/browser/drawing_pad.png`: copy it to `tools/slides_template/` to renew it);
+* every live slide of every notebook (jupyterlab-slideshow's deck in the lab) fits 1280x720.
 
 Select them with `pytest -m browser` (or leave them out with `-m "not browser"`). They skip,
 with the reason, where Chromium or Playwright is missing; `.ci/run` installs Chromium.
