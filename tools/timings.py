@@ -5,7 +5,7 @@
     python3 run.py timings --sample                 # the offline sample (what CI uses)
     python3 run.py timings --data-dir DIR           # the MNIST in DIR/MNIST/raw/
     python3 run.py timings --proxy                  # a 60,000-digit stand-in built from ../shared
-    python3 run.py timings --sample --json t.json notebooks/07_generalisation.ipynb
+    python3 run.py timings --sample --json t.json notebooks/07b_recipe.ipynb
     python3 run.py timings --data-dir DIR --keep out/   # also keep the executed copies
 
 Each notebook is copied into a temporary folder and run there top to bottom in a new
