@@ -1,4 +1,4 @@
-"""The check of notebook 07's "Your turn": dropout by hand, against what nn.Dropout does."""
+"""The check of notebook 07a's "Your turn": dropout by hand, against what nn.Dropout does."""
 
 import torch
 from torch import nn
@@ -7,7 +7,7 @@ from mnistlab.exercises.generalisation import check_dropout
 
 
 class MyDropout(nn.Module):
-    """The worked answer of notebook 07."""
+    """The worked answer of notebook 07a."""
 
     def __init__(self, p=0.5):
         super().__init__()

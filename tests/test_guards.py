@@ -67,9 +67,6 @@ IGNORED = {
                                                        "beats the race's") + " (exercise solution)",
     ("04c_mlp_comparing", "cdf2ee02"): TRAINING.format("more sigmoid layers learn more slowly") +
     " (exercise solution)",
-    ("07_generalisation", "7885add1"): TIMING.format("the open exercise's check prints its time; "
-                                                     "guarded: the worked answer meets the "
-                                                     "target") + " (exercise solution)",
     ("05b_cnn_training", "solution-5-code"): TIMING.format("the open exercise's worked answer: "
                                                            "check_target prints its time and "
                                                            "accuracy") + " (exercise solution)",
@@ -138,27 +135,34 @@ IGNORED = {
                                         "result)",
     ("06b_gpu_speed", "c083"): DEVICE + " (exercise solution); guarded: few predictions change, "
                                         "the accuracy barely moves",
-    ("07_generalisation", "46fb078b"): TRAINING.format("the baseline, with 4df066a2"),
-    ("07_generalisation", "4df066a2"): TRAINING.format("overfitting: 100% on the training "
-                                                       "digits, the best epoch before the last"),
-    ("07_generalisation", "3487cfb6-runs"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "70650ff3"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "9ed4da12"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "222e40a9"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "0ac497b9"): UNGUARDED + " (the range test's best learning rate)",
-    ("07_generalisation", "80b7d03b"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "2f7054f3"): TRAINING.format("early stopping stops early"),
-    ("07_generalisation", "3213e914"): TRAINING.format("the table, b65bcfc0"),
-    ("07_generalisation", "b65bcfc0"): TRAINING.format("batch norm alone gains accuracy beyond "
-                                                       "the noise, with each seed; more loss "
-                                                       "gaps told apart; dropout's loss lower, "
-                                                       "weight decay's gap tiny, augmentation "
-                                                       "told apart on neither"),
-    ("07_generalisation", "871f1249"): TRAINING.format("the recipe's test accuracy, 6efb854e"),
-    ("07_generalisation", "6efb854e"): TRAINING.format("the recipe reaches about 99%") +
+    ("07a_overfitting", "46fb078b"): TRAINING.format("the baseline, with 4df066a2"),
+    ("07a_overfitting", "4df066a2"): TRAINING.format("overfitting: 100% on the training "
+                                                     "digits, the best epoch before the last"),
+    ("07a_overfitting", "3487cfb6-runs"): TRAINING.format("the table, b65bcfc0"),
+    ("07a_overfitting", "70650ff3"): TRAINING.format("the table, b65bcfc0"),
+    ("07a_overfitting", "9ed4da12"): TRAINING.format("the table, b65bcfc0"),
+    ("07a_overfitting", "b65bcfc0"): TRAINING.format("no remedy gains accuracy beyond the "
+                                                     "noise; more loss gaps told apart; "
+                                                     "dropout's loss lower, weight decay's gap "
+                                                     "tiny, augmentation told apart on neither"),
+    ("07a_overfitting", "07a-sol2-code"): TRAINING.format("exercise solution: the stronger decay "
+                                                          "gains accuracy on the sample"),
+    ("07b_recipe", "7885add1"): TIMING.format("the open exercise's check prints its time; "
+                                              "guarded: the worked answer meets the "
+                                              "target") + " (exercise solution)",
+    ("07b_recipe", "0ac497b9"): UNGUARDED + " (the range test's best learning rate)",
+    ("07b_recipe", "2f7054f3"): TRAINING.format("early stopping stops early"),
+    ("07b_recipe", "871f1249"): TRAINING.format("the recipe's validation accuracy, "
+                                                "07b-recipe-val"),
+    ("07b_recipe", "07b-recipe-val"): TRAINING.format("the recipe reaches about 99% on "
+                                                      "validation digits") +
     "; also the training time and the device",
-    ("07_generalisation", "cbf93b78"): UNGUARDED + " (exercise solution)",
-    ("07_generalisation", "48192107"): UNGUARDED + " (exercise solution; the range test)",
+    ("07b_recipe", "07b-ablation-runs"): TRAINING.format("the ablation's table") +
+    "; also its time",
+    ("07b_recipe", "6efb854e"): TRAINING.format("the recipe reaches about 99% on the test "
+                                                "digits"),
+    ("07b_recipe", "cbf93b78"): UNGUARDED + " (exercise solution)",
+    ("07b_recipe", "48192107"): UNGUARDED + " (exercise solution; the range test)",
     ("08a_digit_recipe", "c4bcc49e"): TRAINING.format("the plain network is 97% right"),
     ("08a_digit_recipe", "7e0177e2"): UNGUARDED + " (the shrunk 3's reading)",
     ("08a_digit_recipe", "f1f6098f"): TRAINING.format("the recipe reads more drawings than "

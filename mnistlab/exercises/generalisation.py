@@ -1,4 +1,4 @@
-"""The check behind notebook 07's "Your turn": dropout, written by hand.
+"""The check behind notebook 07a's "Your turn": dropout, written by hand.
 
 The student writes `MyDropout(p)`, an `nn.Module` whose forward, in training mode, zeroes
 each value with probability `p` and divides the values it keeps by `1 - p`, so that on
@@ -116,7 +116,7 @@ def check_dropout(MyDropout):
     input. Random numbers come from a seeded copy of PyTorch's generator, so the notebook's
     own random numbers stay as they are. Returns True when everything holds.
 
-    Introduced in notebook 07.
+    Introduced in notebook 07a.
     """
     with torch.random.fork_rng(devices=[]):  # the student's torch.rand draws; ours stay put
         torch.manual_seed(0)
