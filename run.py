@@ -4,7 +4,7 @@
     python3 run.py lab     # make .venv if missing, install, open notebooks/ in JupyterLab
     python3 run.py test    # same set-up, then lint, unit tests and nbval over notebooks/
     python3 run.py bench   # same set-up, then the training-speed benchmark
-    python3 run.py execute notebooks/01_tensors.ipynb   # re-run a notebook, store its outputs
+    python3 run.py execute notebooks/01a_tensors_basics.ipynb   # re-run one, store its outputs
     python3 run.py slides  # reveal.js decks of every notebook in build/slides/ (offline)
     python3 run.py student # student editions and solutions in build/student/
     python3 run.py timings # wall time of every notebook (and its slowest cells)

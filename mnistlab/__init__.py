@@ -11,7 +11,7 @@ One small module per idea, each named after it:
   to stop, and the best epoch's weights
 * `plotting`: pixel values, image grids, curves, confusion matrix
 * `metrics`: how sure an accuracy is (intervals for a finite test set)
-* `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebook 08);
+* `digits`: your own digit, drawn or photographed, prepared like MNIST's (notebooks 08a and 08b);
   `drawing`: the drawing pad, digits drawn from stored strokes, random distortions;
   `cli`: the command line, `python -m mnistlab predict IMAGE.png` reads one from a file
 * `checkpoint`: saving a model and loading it back (`load_checkpoint`, `load_model`)

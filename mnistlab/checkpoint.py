@@ -9,7 +9,7 @@ tutorial way (`torch.save(model.state_dict(), path)`), PyTorch's "general checkp
 the file, a whole pickled model. Before changing any weight it checks that the file
 fits the model, so a mismatch leaves the model as it was.
 
-Introduced in notebook 05.
+Introduced in notebook 05b.
 """
 
 import importlib

@@ -7,10 +7,10 @@ trained network reads it, and the digit is printed with the probability of every
 Without `--checkpoint` a default network kept in mnistlab's cache folder is used
 (`default_checkpoint_path()`); the first time, it is trained (about a minute on a laptop
 CPU) and saved there. Any file written by `mnistlab.save_checkpoint` works as
-`--checkpoint`, for example the one notebook 08 saves, and so does a bare `state_dict`
+`--checkpoint`, for example the one notebook 08b saves, and so does a bare `state_dict`
 saved with `torch.save(model.state_dict(), path)` from one of the series' networks.
 
-Introduced in notebook 08.
+Introduced in notebook 08b.
 """
 
 import argparse
@@ -28,7 +28,7 @@ from .loaders import TensorLoader
 from .models import build_model
 from .training import evaluate, predict, train_one_epoch
 
-DEFAULT_MODEL = "cnn"  # the CNN of notebook 05: small, and quick to train on a CPU
+DEFAULT_MODEL = "cnn"  # the CNN of notebooks 05a and 05b: small, and quick to train on a CPU
 TRAINING_IMAGES = 120_000  # digits the default model sees: 2 epochs of MNIST, ~1 min on a CPU
 
 

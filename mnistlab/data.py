@@ -12,7 +12,7 @@ Every notebook gets its digits from `load_mnist()`:
 
 Batches are made in `mnistlab.loaders`; the IDX files are checked in `mnistlab.idx`.
 
-Introduced in notebook 03.
+Introduced in notebook 01b (a first look at MNIST); notebook 03a looks at the data itself.
 """
 
 import gzip
@@ -93,7 +93,7 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
         MNISTUnavailable: only with sample=False, when MNIST can be neither read nor
             downloaded (the message says why, and where).
 
-    Introduced in notebook 03.
+    Introduced in notebook 01b.
     """
     check_transform(transform)
     if sample is None and os.environ.get(SAMPLE_ENV, "").strip().lower() not in SAMPLE_OFF:
@@ -407,7 +407,7 @@ def train_val_split(dataset, val_fraction=0.1, seed=0):
         val_fraction: share of the examples held out for validation (default 0.1).
         seed: the split is the same every time for the same seed (default 0).
 
-    Introduced in notebook 04.
+    Introduced in notebook 04a.
     """
     n = dataset_length(dataset)
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
@@ -443,7 +443,7 @@ def take(dataset, n):
         dataset: any dataset with `len()`.
         n: how many examples to keep, or None for all of them.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04a.
     """
     size = dataset_length(dataset)
     if n is None:
@@ -455,6 +455,6 @@ def take(dataset, n):
 def denormalize(images, mean=MNIST_MEAN, std=MNIST_STD):
     """Undo `Normalize`: map normalised pixels back to [0, 1] for display.
 
-    Introduced in notebook 03.
+    Introduced in notebook 03a.
     """
     return images * std + mean

@@ -1,6 +1,6 @@
 """Choosing where to compute: one helper picks CUDA, then Apple's MPS, then the CPU.
 
-Introduced in notebook 06 (and used quietly from notebook 04 on).
+Introduced in notebook 06a (and used quietly from notebook 04b on).
 """
 
 import torch

@@ -12,7 +12,7 @@ expects exactly that, so a digit of your own must go through the same steps:
 
 Drawing a digit (the pad, stored strokes, distortions for training) is in `drawing.py`.
 
-Introduced in notebook 08.
+Introduced in notebook 08a.
 """
 
 from pathlib import Path
@@ -26,7 +26,7 @@ from .data import MNIST_MEAN, MNIST_STD
 
 BOX = 20  # MNIST scaled every digit to fit a 20 x 20 box...
 SIZE = 28  # ...and placed it in a 28 x 28 field
-CENTRE = SIZE / 2  # where MNIST's centres of mass lie: pixel (14, 14), measured in notebook 08
+CENTRE = SIZE / 2  # where MNIST's centres of mass lie: pixel (14, 14), measured in notebook 08a
 INK_THRESHOLD = 0.15  # after inversion, fainter pixels count as paper (shadows, texture)
 MIN_CONTRAST = 0.1  # an image whose ink differs less than this from its paper is blank
 
@@ -46,7 +46,7 @@ def load_image(path):
         path: the file to read.
 
     Returns a PIL image. Raises `FileNotFoundError` or `DigitImageError` with a message
-    that says what to do. Introduced in notebook 08.
+    that says what to do. Introduced in notebook 08b.
     """
     path = Path(path)
     if not path.exists():
@@ -101,7 +101,7 @@ def to_grey(image):
             (H, W, 3) or (H, W, 4) holding integers (0..255, or up to 65,535 for 16 bits)
             or floats 0..1.
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     if isinstance(image, Image.Image):
         return grey_from_pil(image)
@@ -191,7 +191,7 @@ def ink_on_black(grey, threshold=INK_THRESHOLD):
             0.15), which removes paper texture and shadows from photos.
 
     Raises `BlankImageError` when the ink hardly differs from the paper.
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(border))
@@ -218,7 +218,7 @@ def crop_to_ink(ink):
     Args:
         ink: a (H, W) array from `ink_on_black`, paper 0.
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
@@ -236,7 +236,7 @@ def fit_in_box(ink, box=BOX):
     Both sides are scaled by the same factor, so a tall, thin 1 stays tall and thin.
     Shrinking averages neighbouring pixels (anti-aliasing), as MNIST did.
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     height, width = ink.shape
     scale = box / max(height, width)
@@ -267,7 +267,7 @@ def centre_by_mass(digit, size=SIZE, centre=CENTRE):
         centre: where the centre of mass goes, in pixel coordinates (default 14.0, where
             MNIST's digits have it).
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     height, width = digit.shape
     if height > size or width > size:
@@ -294,7 +294,7 @@ def preprocess(image, threshold=INK_THRESHOLD):
         threshold: see `ink_on_black` (default 0.15).
 
     Returns a float32 array (28, 28) with values 0..1, like `ToTensor()` of an MNIST
-    digit; `to_batch` normalises it for a model. Introduced in notebook 08.
+    digit; `to_batch` normalises it for a model. Introduced in notebook 08a.
     """
     if isinstance(image, (str, Path)):
         image = load_image(image)
@@ -308,7 +308,7 @@ def to_batch(pixels):
     Args:
         pixels: one digit (28, 28) or several (N, 28, 28), an array or a tensor.
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     pixels = torch.as_tensor(np.asarray(pixels), dtype=torch.float32)
     shape = tuple(pixels.shape)

@@ -7,7 +7,7 @@
 
 Whatever is drawn then goes through `digits.preprocess`, MNIST's own preparation.
 
-Introduced in notebook 08.
+Introduced in notebooks 08a (the pad, stored strokes) and 08b (random distortions).
 """
 
 import io
@@ -139,7 +139,7 @@ def draw_strokes(strokes, size=PAD_SIZE, line_width=LINE_WIDTH):
         size: side of the square pad in pixels (default 280).
         line_width: pen width in pixels (default 20).
 
-    Returns a uint8 array (size, size): 255 is paper, 0 is ink. Introduced in notebook 08.
+    Returns a uint8 array (size, size): 255 is paper, 0 is ink. Introduced in notebook 08a.
     """
     big = Image.new("L", (size * SUPERSAMPLE, size * SUPERSAMPLE), 255)
     pen = ImageDraw.Draw(big)
@@ -169,7 +169,7 @@ def random_distort(images, degrees=20.0, scale=(0.85, 1.1), shift=2.0, generator
         shift: largest move in pixels, in each direction (default 2).
         generator: a `torch.Generator` for repeatable draws (default None).
 
-    Introduced in notebook 08.
+    Introduced in notebook 08b.
     """
     n = len(images)
     angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
@@ -210,7 +210,7 @@ class DrawingPad:
 
     Attributes: `strokes` (the points drawn so far), `pixels` (the 28 x 28 digit the
     model saw, or None) and `probabilities` (a (10,) tensor, or None).
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
 
     def __init__(self, model, size=PAD_SIZE, line_width=LINE_WIDTH):

@@ -11,7 +11,7 @@ load as a dataset that crashes at some random batch mid-training. `check_folder`
 to do. `read_idx` and `write_idx` are the one reader and writer of the format, used by
 the tools too (`tools/make_proxy.py`, `tools/timings.py`).
 
-Introduced in notebook 03 (where the data comes from).
+Introduced in notebook 03a (where the data comes from, section 1).
 """
 
 import gzip

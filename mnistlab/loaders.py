@@ -2,13 +2,13 @@
 
 * `make_loader` returns PyTorch's `DataLoader` with settings that work in any notebook.
 * `TensorLoader` holds a whole split as one normalised tensor on a device and serves
-  the same batches without turning every digit into a PIL image and back (notebook 06).
+  the same batches without turning every digit into a PIL image and back (notebook 06b, section 2).
 * `dataset_to_tensors` turns a dataset into those two tensors.
 
 Each checks its arguments first (an empty dataset, batch_size=0, float64 or NaN pixels),
 so a mistake is named before training starts, not in the middle of it.
 
-Introduced in notebooks 03 (make_loader) and 06 (TensorLoader).
+Introduced in notebooks 03b (make_loader) and 04c (TensorLoader).
 """
 
 import math
@@ -39,7 +39,7 @@ def make_loader(
         pin_memory: None (default) pins only when CUDA is available.
         **kwargs: passed on to `DataLoader` (for example `drop_last`).
 
-    Introduced in notebook 03.
+    Introduced in notebook 03b.
     """
     if isinstance(dataset, DataLoader):
         raise TypeError(
@@ -124,7 +124,7 @@ class TensorLoader:
     It yields the same `(x, y)` batches a `DataLoader` with `MNIST_TRANSFORM` would,
     but without turning every digit into a PIL image and back: the pixels are
     normalised once, moved to `device` once, and each epoch only a random order is
-    drawn (on the device). This is the fast path of notebook 06 and the benchmark.
+    drawn (on the device). This is the fast path of notebook 06b and the benchmark.
 
     Args:
         images: float tensor (N, 1, 28, 28), already normalised.
@@ -136,7 +136,7 @@ class TensorLoader:
         seed: seed for the shuffle order.
         drop_last: drop the last, smaller batch (default False: every example is used).
 
-    Introduced in notebook 06.
+    Introduced in notebook 04c.
     """
 
     def __init__(

@@ -9,7 +9,8 @@ Two models scored on the same digits are compared digit by digit (`paired_differ
 `differ`): most digits both get right, and only the digits where they disagree say which
 is better. That is far more sensitive than asking whether their two intervals overlap.
 
-Introduced in notebook 04; used wherever the series compares accuracies.
+Introduced in notebooks 04b (`format_accuracy`) and 04c (`paired_difference`); used wherever
+the series compares accuracies.
 """
 
 import math
@@ -55,7 +56,7 @@ def accuracy_interval(correct, total, confidence=0.95):
         total: how many test examples there were.
         confidence: the interval's confidence level (default 0.95).
 
-    Returns two floats between 0 and 1. Introduced in notebook 04.
+    Returns two floats between 0 and 1. Introduced in notebook 04b, through `format_accuracy`.
     """
     _check_counts(correct, total)
     z = _z_for(confidence)
@@ -106,7 +107,7 @@ def mean_interval(values):
     Args:
         values: two or more numbers (a list, a NumPy array or a tensor).
 
-    Introduced in notebook 04.
+    Introduced in notebook 04c.
     """
     values = [float(v) for v in values]
     n = len(values)
@@ -140,7 +141,7 @@ def paired_difference(a, b, confidence=0.95, rounds=2000, seed=0):
         rounds: bootstrap draws (default 2000).
         seed: the draws are repeatable: the same inputs give the same interval.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04c.
     """
     a, b = _paired_values(a, b)
     per_example = (a - b).mean(axis=0)  # (N,): the gap on each example, averaged over runs

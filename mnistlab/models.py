@@ -2,13 +2,13 @@
 
 | name       | network                                                      | notebook  |
 |------------|--------------------------------------------------------------|-----------|
-| `mlp`      | 784-20-10, sigmoid                                           | 04        |
-| `mlp_wide` | 784-128-64-10, ReLU                                          | 04        |
-| `cnn`      | conv 1->16->32 (5x5, padding 2), max-pool, fc 1568->10       | 05        |
-| `lenet`    | conv 1->6->16 (3x3), fc 400->120->84->10 (LeNet style)       | 05        |
-| `cnn_wide` | conv 1->32->64 (3x3, padding 1), max-pool, fc 3136->10       | 05        |
-| `cnn_deep` | conv 16/32/64 (5x5, no padding), fc 576->100->10             | 05        |
-| `cnn_bn`   | a small modern CNN with batch norm and dropout               | 06, 07    |
+| `mlp`      | 784-20-10, sigmoid                                           | 04a, 04b  |
+| `mlp_wide` | 784-128-64-10, ReLU                                          | 04c       |
+| `cnn`      | conv 1->16->32 (5x5, padding 2), max-pool, fc 1568->10       | 05a       |
+| `lenet`    | conv 1->6->16 (3x3), fc 400->120->84->10 (LeNet style)       | 05b, 06a  |
+| `cnn_wide` | conv 1->32->64 (3x3, padding 1), max-pool, fc 3136->10       | 05b       |
+| `cnn_deep` | conv 16/32/64 (5x5, no padding), fc 576->100->10             | 05b       |
+| `cnn_bn`   | a small modern CNN with batch norm and dropout               | 06b, 07   |
 
 The README credits the tutorials these shapes come from.
 
@@ -18,7 +18,7 @@ at the end because `nn.CrossEntropyLoss` applies log-softmax itself. Each `forwa
 only the computation; a network made by `build_model` also checks its input first (a
 hook from `mnistlab.checks`), so a wrongly shaped batch gets a message with the fix.
 
-Introduced in notebooks 04 (MLPs) and 05 (CNNs).
+Introduced in notebooks 04b (MLPs; 04a writes the first one by hand) and 05a (CNNs).
 """
 
 import torch
@@ -62,7 +62,7 @@ class MLP(nn.Module):
 class CNN(nn.Module):
     """Two convolution blocks (conv, ReLU, 2x2 max-pool) and one linear layer.
 
-    With the defaults it is notebook 05's first CNN: 1->16->32 channels, 5x5 kernels,
+    With the defaults it is notebook 05a's first CNN: 1->16->32 channels, 5x5 kernels,
     padding 2 (so 28x28 -> 14x14 -> 7x7), then 32*7*7 = 1568 -> 10. With
     `channels=(32, 64), kernel_size=3` it is `cnn_wide` (3136 -> 10).
     Both tutorials initialise the linear layer with Xavier-uniform weights; so does this.
@@ -212,7 +212,7 @@ def build_model(name, seed=None):
     The network checks every batch it is given (shape, dtype) before its `forward` runs,
     and says the fix when the batch is wrong.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04b.
     """
     if not isinstance(name, str) or name not in MODELS:
         hint = ""

@@ -9,10 +9,10 @@ resolution of `DPI` dots per inch, all set on the figure itself (never in rcPara
 
 * `plot_digit_pixels`: one digit with the values of its pixels written on it (notebook 03a)
 * `show_images`: a grid of images with their labels or predictions (notebook 03a)
-* `plot_history`: loss and accuracy curves returned by `mnistlab.fit` (notebook 04)
-* `plot_probabilities`: a bar chart of the predicted probabilities of one image (notebook 04)
+* `plot_history`: loss and accuracy curves returned by `mnistlab.fit` (notebook 04b)
+* `plot_probabilities`: a bar chart of the predicted probabilities of one image (notebook 04b)
 * `confusion_matrix`, `plot_confusion_matrix`, `show_misclassified`: what the model
-  gets wrong (notebook 05)
+  gets wrong (notebook 05c)
 """
 
 import math
@@ -324,7 +324,7 @@ def plot_history(history, ax=None, label=None):
         ax: two Axes, for the loss and the accuracy (default None: a new figure).
         label: a name put before "train" and "validation" in the legend (default None).
 
-    Returns the Figure. Introduced in notebook 04.
+    Returns the Figure. Introduced in notebook 04b.
     """
     needed = ["train_loss", "train_accuracy"]
     if not isinstance(history, dict) or any(key not in history for key in needed):
@@ -373,7 +373,7 @@ def plot_probabilities(probabilities, label=None, ax=None):
         label: the image's true label, added to the title (default None).
         ax: the matplotlib Axes to draw on (default None: a new figure).
 
-    Returns the Axes. Introduced in notebook 04.
+    Returns the Axes. Introduced in notebook 04b.
     """
     probs = _to_numpy(probabilities).astype(np.float64)
     if probs.ndim == 2 and probs.shape[0] == 1:
@@ -418,7 +418,7 @@ def confusion_matrix(labels, predicted, num_classes=10):
         predicted: the predicted labels, shaped (N,).
         num_classes: the number of classes (default 10).
 
-    Returns an int64 tensor shaped (num_classes, num_classes). Introduced in notebook 05.
+    Returns an int64 tensor shaped (num_classes, num_classes). Introduced in notebook 05c.
     """
     labels = torch.as_tensor(_to_numpy(labels)).long().reshape(-1)
     predicted = torch.as_tensor(_to_numpy(predicted)).long().reshape(-1)
@@ -448,7 +448,7 @@ def plot_confusion_matrix(labels, predicted, ax=None, num_classes=10, title=None
         num_classes: the number of classes (default 10).
         title: the title (default None: "Confusion matrix, N digits").
 
-    Returns the Axes. Introduced in notebook 05.
+    Returns the Axes. Introduced in notebook 05c.
     """
     counts = confusion_matrix(labels, predicted, num_classes).numpy()
     if ax is None:
@@ -482,7 +482,7 @@ def show_misclassified(images, labels, predicted, n=16, ncols=8, ax=None):
         ncols: images per row (default 8).
         ax: a sequence or array of Axes to draw on (default None: a new figure).
 
-    Returns the Figure. Introduced in notebook 05.
+    Returns the Figure. Introduced in notebook 05c.
     """
     stack, _ = _first_items(images, None)  # (N, H, W)
     labels = _to_numpy(labels).reshape(-1)

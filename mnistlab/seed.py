@@ -1,6 +1,7 @@
 """Seeding, so that a run can be repeated exactly.
 
-Introduced in notebook 05 (reproducibility) and used by every notebook that trains.
+Used from notebook 04a on by every notebook that trains; notebook 05c (reproducibility,
+section 4) explains it.
 """
 
 import numbers

@@ -1,6 +1,6 @@
 """A Keras-style table of a model's layers, output shapes and parameter counts.
 
-Introduced in notebook 04.
+Introduced in notebook 04b.
 """
 
 import contextlib

@@ -6,7 +6,7 @@
 * `fit` calls them epoch after epoch and returns the history of both.
 * `predict` and `predict_loader` run a trained network on new images.
 
-Notebook 04 writes this loop out line by line first; later notebooks call these.
+Notebook 04b writes this loop out line by line first (section 1); later notebooks call these.
 The checks on their arguments (and the messages that say the fix) are in `mnistlab.checks`.
 """
 
@@ -138,7 +138,7 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, device=None):
     correct predictions divided by the number of examples actually seen, so a loader
     that drops its last batch cannot inflate it. Arguments as in `train_one_epoch`.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04b.
     """
     checks.check_model(model)
     checks.check_loss_fn(loss_fn)
@@ -177,12 +177,12 @@ def fit(
         patience: stop once the validation loss has not improved for this many epochs;
             restore_best: end with the weights of the best epoch (both notebook 07).
         progress, verbose: a progress bar per epoch; one line of metrics per epoch.
-        channels_last: store the weights in the channels-last layout first (notebook 06).
+        channels_last: store the weights in the channels-last layout first (notebook 06b).
 
     Returns {"epoch", "train_loss", "train_accuracy", "seconds"} lists, and with a
     val_loader "val_loss", "val_accuracy" and "best_epoch" (lowest validation loss).
     Ctrl-C returns the finished epochs; an error keeps them as its `.history`.
-    Introduced in notebook 04.
+    Introduced in notebook 04b.
     """
     checks.check_fit_arguments(model, train_loader, optimizer, epochs, val_loader, loss_fn,
                                scheduler, scheduler_step, patience, restore_best)
@@ -251,7 +251,7 @@ def predict(model, images, device=None):
     The images go through the model 1,000 at a time, so even all 60,000 training
     digits fit in a laptop's memory.
 
-    Introduced in notebook 04.
+    Introduced in notebook 04b.
     """
     checks.check_model(model)
     device = checks.device_for(model, device)
@@ -269,7 +269,7 @@ def predict_loader(model, loader, device=None):
 
     Useful for a confusion matrix or a gallery of the digits the model gets wrong.
 
-    Introduced in notebook 05.
+    Introduced in notebook 04c.
     """
     checks.check_model(model)
     checks.check_loader(loader)

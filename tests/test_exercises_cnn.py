@@ -1,4 +1,4 @@
-"""mnistlab.exercises.cnn: notebook 05's check of a hand-written CNN class."""
+"""mnistlab.exercises.cnn: notebook 05a's check of a hand-written CNN class."""
 
 import torch
 from torch import nn
@@ -7,7 +7,7 @@ from mnistlab.exercises.cnn import check_cnn
 
 
 class Worked(nn.Module):
-    """The worked answer of notebook 05's "Your turn"."""
+    """The worked answer of notebook 05a's "Your turn"."""
 
     def __init__(self):
         super().__init__()

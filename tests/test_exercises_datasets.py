@@ -1,4 +1,4 @@
-"""The checks of notebook 03's "Your turn": a Dataset and a batch loader, against PyTorch's."""
+"""The checks of notebook 03b's "Your turn": a Dataset and a batch loader, against PyTorch's."""
 
 import pytest
 import torch
@@ -9,7 +9,7 @@ from mnistlab.exercises.datasets import check_batches, check_dataset
 
 
 class DigitDataset(Dataset):
-    """The worked answer of notebook 03."""
+    """The worked answer of notebook 03b."""
 
     def __init__(self, images, labels):
         self.images, self.labels = images, labels
@@ -23,7 +23,7 @@ class DigitDataset(Dataset):
 
 
 def batches_of(dataset, batch_size, shuffle=False, generator=None):
-    """The worked answer of notebook 03."""
+    """The worked answer of notebook 03b."""
     n = len(dataset)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):

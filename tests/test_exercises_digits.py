@@ -1,4 +1,4 @@
-"""The check of notebook 08's "Your turn": step 5, centring a digit by its centre of mass."""
+"""The check of notebook 08a's "Your turn": step 5, centring a digit by its centre of mass."""
 
 import numpy as np
 import torch
@@ -8,7 +8,7 @@ from mnistlab.exercises.digits import check_centre_by_mass, corner_heavy, exampl
 
 
 def centre_by_mass(digit):
-    """The worked answer of notebook 08."""
+    """The worked answer of notebook 08a."""
     weights = digit / digit.sum()
     r, c = np.indices(digit.shape)
     centre = ((r * weights).sum(), (c * weights).sum())

@@ -1,4 +1,4 @@
-"""mnistlab.exercises.gpu: notebook 06's check of a device-agnostic evaluation loop."""
+"""mnistlab.exercises.gpu: notebook 06a's check of a device-agnostic evaluation loop."""
 
 import torch
 

@@ -1,5 +1,5 @@
-"""The checks of notebook 04's "Your turn" spots: Right on the worked code, Not yet (saying
-what is wrong) on the skeleton and on typical mistakes, and never an exception."""
+"""The checks of the "Your turn" spots of notebooks 04a and 04b: Right on the worked code,
+Not yet (saying what is wrong) on the skeleton and on typical mistakes, and never an exception."""
 
 import pytest
 import torch

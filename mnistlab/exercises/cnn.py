@@ -1,4 +1,4 @@
-"""The check behind notebook 05's "Your turn": write the first CNN class yourself.
+"""The check behind notebook 05a's "Your turn": write the first CNN class yourself.
 
 `check_cnn(MyCNN)` builds your class and compares it with mnistlab's `CNN` (the network of
 `build_model("cnn")`), step by step, stopping at the first difference:

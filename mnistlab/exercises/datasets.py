@@ -1,4 +1,4 @@
-"""The checks behind notebook 03's "Your turn": a Dataset and a batch loader, by hand.
+"""The checks behind notebook 03b's "Your turn": a Dataset and a batch loader, by hand.
 
 The student writes a `Dataset` class, `DigitDataset(images, labels)`, whose items are
 normalised `(1, 28, 28)` images with `int` labels, and a generator function
@@ -75,7 +75,7 @@ def check_dataset(dataset_class, reference):
     int label. `reference` is a dataset from `mnistlab.load_mnist()`. Returns True when
     everything matches.
 
-    Introduced in notebook 03.
+    Introduced in notebook 03b.
     """
     if not all(hasattr(reference, name) for name in ("data", "targets")):
         raise TypeError(f"reference must be a dataset from mnistlab.load_mnist() (with .data "
@@ -151,7 +151,7 @@ def check_batches(batches_of, dataset, batch_size=64):
     DataLoader's; shuffled, a pass must hold every digit once in a new order, the same
     order for the same `generator` seed. Returns True when everything matches.
 
-    Introduced in notebook 03.
+    Introduced in notebook 03b.
     """
     digits = Subset(dataset, range(min(CHECK_DIGITS, len(dataset))))
     n = len(digits)

@@ -1,4 +1,4 @@
-"""The check behind notebook 08's "Your turn": step 5 of MNIST's recipe, centring by mass.
+"""The check behind notebook 08a's "Your turn": step 5 of MNIST's recipe, centring by mass.
 
 The student writes `centre_by_mass(digit)`: it takes a digit already cropped and scaled to
 fit a 20 x 20 box, an array (h, w), and places it in a 28 x 28 field of zeros so that its
@@ -122,11 +122,11 @@ def check_centre_by_mass(centre_by_mass):
 
     `digit` is a cropped digit that fits a 20 x 20 box, an array (h, w) with paper 0; the
     result must be the (28, 28) field that `mnistlab.digits.centre_by_mass` returns. The
-    check tries five digits, from the drawn 3 of notebook 08 to two whose ink is heavy in
+    check tries five digits, from the drawn 3 of notebook 08a to two whose ink is heavy in
     a corner (kept whole at the edge), and names the first that differs and how: its
     shape, its ink, or where its centre of mass lies. Returns True when all five match.
 
-    Introduced in notebook 08.
+    Introduced in notebook 08a.
     """
     tried = examples()
     for name, digit in tried:

@@ -1,5 +1,5 @@
-"""The checks behind notebook 04's "Your turn" spots: softmax and cross-entropy by hand, and
-the five lines of a training step.
+"""The checks behind the "Your turn" spots of notebooks 04a and 04b: softmax and
+cross-entropy by hand (04a), and the five lines of a training step (04b).
 
 * `check_softmax_and_cross_entropy` compares your `softmax(scores)` and
   `cross_entropy(scores, labels)` with `torch.softmax` and `F.cross_entropy`, on small scores
@@ -24,7 +24,7 @@ TOLERANCE = 1e-5
 def train_step(model, images, labels, optimizer):
     """Train `model` on one batch; return its `(B, 10)` scores and the batch's mean loss.
 
-    The five lines of notebook 04's training loop: forward, loss, zero the gradients,
+    The five lines of notebook 04b's training loop: forward, loss, zero the gradients,
     backward, step.
     """
     logits = model(images)                  # 1. forward: (B, 10) scores
@@ -89,7 +89,7 @@ def cross_entropy_problem(cross_entropy, scores, labels):
 
 
 def check_softmax_and_cross_entropy(softmax, cross_entropy):
-    """Check notebook 04's softmax and cross-entropy by hand against PyTorch's.
+    """Check notebook 04a's softmax and cross-entropy by hand against PyTorch's.
 
     Both run on four rows of ten random scores, then on the same scores plus 1000, where
     the probabilities are the same but `torch.exp(scores)` overflows. Prints one line that
@@ -202,7 +202,7 @@ def accumulates(model, batches):
 
 
 def check_train_step(step):
-    """Check notebook 04's `train_step(model, images, labels, optimizer)` against mnistlab's.
+    """Check notebook 04b's `train_step(model, images, labels, optimizer)` against mnistlab's.
 
     Runs it on a copy of a tiny network for one batch, then for two, with SGD (lr 0.1) and
     compares the returned loss and the weights with `train_step` above. Prints one line
