@@ -45,8 +45,8 @@ MNIST_TRANSFORM = transforms.Compose(
 )
 
 SAMPLE_ENV = "MNISTLAB_SAMPLE"  # set to 1 to always use the offline sample (fast runs, CI)
-QUICK = "quick"  # MNISTLAB_SAMPLE=quick: a fifth of the sample, to check that a notebook runs
-QUICK_SIZES = {True: 800, False: 200}  # training and test digits of the quick sample
+QUICK = "quick"  # MNISTLAB_SAMPLE=quick: half the sample, to check that a notebook runs
+QUICK_SIZES = {True: 2_000, False: 500}  # training and test digits of the quick sample
 SAMPLE_OFF = ("", "0", "false", "no", "off")  # values of MNISTLAB_SAMPLE that mean "not set"
 DATA_DIR_ENV = "MNISTLAB_DATA_DIR"  # overrides the cache folder for downloaded MNIST
 SAMPLE_TEST_PER_CLASS = 100  # the offline sample holds 500 digits per class: 400 train, 100 test
@@ -82,7 +82,7 @@ def load_mnist(root=None, transform=MNIST_TRANSFORM, download=True, sample=None,
         sample: `True` forces the offline sample of 5,000 real digits, `False` forbids it
             (errors are raised instead), `None` (default) falls back only when MNIST is
             unavailable, or always when the environment variable MNISTLAB_SAMPLE=1.
-            MNISTLAB_SAMPLE=quick keeps a fifth of the sample (800 training, 200 test
+            MNISTLAB_SAMPLE=quick keeps half the sample (2,000 training, 500 test
             digits): a notebook then runs in a fraction of the time, to check that it runs;
             its accuracies mean little.
         verbose: print one line saying which data is in use and why.

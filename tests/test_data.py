@@ -89,13 +89,13 @@ def test_env_variable_forces_sample_and_prints_one_line(monkeypatch, capsys, tmp
     assert len(out) == 1 and "offline sample" in out[0] and "MNISTLAB_SAMPLE" in out[0]
 
 
-def test_the_quick_sample_is_the_first_fifth_of_each_split_with_every_class(monkeypatch, tmp_path):
+def test_the_quick_sample_is_the_first_half_of_each_split_with_every_class(monkeypatch, tmp_path):
     monkeypatch.setenv("MNISTLAB_SAMPLE", "quick")
     train, test = mnistlab.load_mnist(root=tmp_path, verbose=False)
     full_train, full_test = mnistlab.MNISTSample(train=True), mnistlab.MNISTSample(train=False)
-    assert (len(train), len(test)) == (800, 200)
-    assert torch.equal(train.data, full_train.data[:800])
-    assert torch.equal(test.targets, full_test.targets[:200])
+    assert (len(train), len(test)) == (2_000, 500)
+    assert torch.equal(train.data, full_train.data[:2_000])
+    assert torch.equal(test.targets, full_test.targets[:500])
     for split in (train, test):
         counts = torch.bincount(split.targets, minlength=10)
         assert counts.min() >= len(split) // 20, counts  # every class, roughly balanced

@@ -344,8 +344,8 @@ def run_unanswered(path, folder):
     """Execute one student notebook in a fresh kernel; return the executed copy's path.
 
     The kernel gets one thread (OMP_NUM_THREADS=1) so that two notebooks share the two
-    cores without fighting over them, and the quick sample (MNISTLAB_SAMPLE=quick: 800
-    training and 200 test digits of the offline sample): nothing in a student edition is
+    cores without fighting over them, and the quick sample (MNISTLAB_SAMPLE=quick: 2,000
+    training and 500 test digits of the offline sample): nothing in a student edition is
     compared with stored numbers, so neither changes anything that is checked.
     """
     env = dict(os.environ, MNISTLAB_SAMPLE="quick", OMP_NUM_THREADS="1",
