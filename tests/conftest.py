@@ -1,4 +1,5 @@
-"""Shared fixtures: the offline sample of real MNIST digits, and the genuine files in ../shared."""
+"""Shared fixtures: the offline sample of real MNIST digits, the genuine files in ../shared, and
+the offline slide decks."""
 
 from pathlib import Path
 
@@ -86,3 +87,15 @@ def _close_figures():
 
     plt.close("all")
 
+
+
+@pytest.fixture(scope="session")
+def decks(tmp_path_factory):
+    """The offline decks of `run.py slides`, built once (a minute) into a temporary folder:
+    test_classroom reads their HTML, test_browser measures their slides."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import slides
+
+    return slides.build(tmp_path_factory.mktemp("slides"))

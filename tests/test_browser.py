@@ -292,14 +292,6 @@ SLIDE_HEIGHTS = """() => Reveal.getSlides().map(slide => {
 })"""
 
 
-@pytest.fixture(scope="module")
-def decks(tmp_path_factory):
-    """The offline decks of `run.py slides`, built into a temporary folder."""
-    import slides
-
-    return slides.build(tmp_path_factory.mktemp("slides"))
-
-
 SHOW_PICTURE = """(size) => {
   const picture = [...document.querySelectorAll(".jp-OutputArea-output img")].find(
     img => img.naturalWidth === size[0] && img.naturalHeight === size[1]);

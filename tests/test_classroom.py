@@ -37,7 +37,7 @@ def test_the_tools_see_every_notebook():
     assert len(NOTEBOOKS) >= 6
 
 
-# --- slides in JupyterLab (RISE) ---------------------------------------------------------
+# --- slide metadata: what each slide holds ----------------------------------------------
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -176,8 +176,8 @@ class Assets(HTMLParser):
             self.urls.append(attrs["href"])
 
 
-def test_decks_load_nothing_from_the_network(tmp_path):
-    decks = slides.build(tmp_path)
+def test_decks_load_nothing_from_the_network(decks):
+    folder = decks[0].parent
     assert [d.name for d in decks] == [f"{p.stem}.slides.html" for p in NOTEBOOKS]
     pad = base64.b64encode(classroom.WIDGET_PICTURES["Canvas("].read_bytes()).decode()
     with_pad = [path for path in NOTEBOOKS if any(  # found by the widget's mime type
@@ -185,8 +185,8 @@ def test_decks_load_nothing_from_the_network(tmp_path):
         for output in c.get("outputs", []))]
     assert with_pad, "no notebook shows the drawing pad any more"
     for path in with_pad:
-        assert pad in (tmp_path / f"{path.stem}.slides.html").read_text(encoding="utf-8")
-    assert (tmp_path / "index.html").exists()
+        assert pad in (folder / f"{path.stem}.slides.html").read_text(encoding="utf-8")
+    assert (folder / "index.html").exists()
     for deck in decks:
         page = deck.read_text(encoding="utf-8")
         parser = Assets()
@@ -194,10 +194,10 @@ def test_decks_load_nothing_from_the_network(tmp_path):
         assert len(parser.urls) >= 4, deck.name  # reveal.js, its style, theme, MathJax
         for url in parser.urls:
             assert not re.match(r"(https?:)?//", url), f"{deck.name} loads {url}"
-            assert (tmp_path / url.split("?")[0]).is_file(), f"{deck.name}: {url} is missing"
+            assert (folder / url.split("?")[0]).is_file(), f"{deck.name}: {url} is missing"
         assert "require(" not in page and "cdnjs" not in page and "unpkg" not in page
         assert "## Solutions" not in page and "BEGIN SOLUTION" not in page  # no answers there
-    assert (tmp_path / "mathjax" / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web").is_dir()
+    assert (folder / "mathjax" / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web").is_dir()
 
 
 # --- the first screen: run.py lab ------------------------------------------------------------
