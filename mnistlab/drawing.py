@@ -158,7 +158,7 @@ def random_distort(images, degrees=20.0, scale=(0.85, 1.1), shift=2.0, generator
     """Randomly rotate, resize, move and thicken or thin each digit of a normalised batch.
 
     Training on such copies teaches a network that a digit drawn at a slant, a little
-    small or with a thick pen is still the same digit (data augmentation, notebook 07).
+    small or with a thick pen is still the same digit (data augmentation, 07a).
     Each image gets its own angle, size and shift; a third of them get strokes one pixel
     thicker (a 3 x 3 maximum filter) and a third thinner (a 2 x 2 minimum filter).
 

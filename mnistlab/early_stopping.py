@@ -5,7 +5,7 @@ starts to memorise its training digits (overfitting). `EarlyStopping` notices wh
 loss has not improved for `patience` epochs in a row, and can keep the weights of the
 best epoch to put back at the end. `mnistlab.fit(patience=..., restore_best=...)` uses it.
 
-Introduced in notebook 07.
+Introduced in notebook 07b.
 """
 
 import copy

@@ -162,8 +162,8 @@ class BNCNN(nn.Module):
     """A small modern CNN: 3x3 convolutions with batch norm, two poolings, one linear layer.
 
     Batch norm keeps each layer's inputs well scaled, so it trains quickly with a large
-    learning rate, and dropout before the last layer curbs overfitting (notebook 07).
-    With notebook 07's recipe it reaches about 99% on the official 10,000 test digits
+    learning rate, and dropout before the last layer curbs overfitting (07a and 07b).
+    With 07b's recipe it reaches about 99% on the official 10,000 test digits
     from only 6,000 training digits.
 
     Args:

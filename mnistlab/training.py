@@ -175,7 +175,7 @@ def fit(
         scheduler: a learning-rate scheduler, stepped after every batch, or once per epoch
             with scheduler_step="epoch" (StepLR; ReduceLROnPlateau gets the validation loss).
         patience: stop once the validation loss has not improved for this many epochs;
-            restore_best: end with the weights of the best epoch (both notebook 07).
+            restore_best: end with the weights of the best epoch (both 07b).
         progress, verbose: a progress bar per epoch; one line of metrics per epoch.
         channels_last: store the weights in the channels-last layout first (notebook 06b).
 
