@@ -25,6 +25,7 @@ server extension into the environment for a 15-line job. The markers are nbgrade
 instructor who grades with nbgrader recognises them. Nothing in `notebooks/` is changed.
 """
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -49,10 +50,12 @@ ANSWER_HERE = "# Your answer here\n"
 COLAB_FOLDER = ROOT / "student"  # the student editions on GitHub, opened by the Colab badges
 STUDENT_URL = "/blob/main/student/"  # where every notebook's Colab badge points
 # The repository notebook points at its Solutions section; the student edition has none.
-POINTERS = {
-    r"\s*\(Solution at the end of the notebook\.\)": "",
-    r"the solutions are in a section at the end of the notebook\.":
+POINTERS = {  # a line break may fall anywhere between the words
+    r"\s*\(Solution\s+at\s+the\s+end\s+of\s+the\s+notebook\.\)": "",
+    r"the\s+solutions\s+are\s+in\s+a\s+section\s+at\s+the\s+end\s+of\s+the\s+notebook\.":
         "your instructor hands out the solutions afterwards.",
+    r"\s*Try\s+each\s+one\s+before\s+you\s+look\s+at\s+its\s+solution,\s+at\s+the\s+end\s+of\s+the\s+notebook\.":
+        " Try each one yourself; your instructor hands out the solutions afterwards.",
 }
 
 
@@ -150,14 +153,22 @@ def build(output=ROOT / "build" / "student", notebooks=None, solutions=True):
 
 
 def main(args):
-    if args == ["--colab"]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("output", nargs="?", default=ROOT / "build" / "student", type=Path,
+                        help="folder for the student and solutions editions (build/student/)")
+    parser.add_argument("--colab", action="store_true",
+                        help="write the student editions into student/, the committed copies "
+                             "the Colab badges open (and remove those of notebooks gone)")
+    args = parser.parse_args(args)
+    if args.colab:
         written = build(COLAB_FOLDER, solutions=False)
+        for old in set(COLAB_FOLDER.glob("*.ipynb")) - set(written):
+            old.unlink()  # a notebook the series no longer has (renamed or split)
         print(f"student.py: {len(written)} student editions in {COLAB_FOLDER} (commit them)")
         return 0
-    output = Path(args[0]) if args else ROOT / "build" / "student"
-    written = build(output)
-    print(f"student.py: {len(written)} student notebooks in {output}, solutions in "
-          f"{output / 'solutions'}")
+    written = build(args.output)
+    print(f"student.py: {len(written)} student notebooks in {args.output}, solutions in "
+          f"{args.output / 'solutions'}")
     return 0
 
 
