@@ -136,4 +136,5 @@ def check_centre_by_mass(centre_by_mass):
     three = digits.centre_of_mass(digits.centre_by_mass(tried[0][1]))
     return right(f"centre_by_mass places all {len(tried)} digits where "
                  f"digits.centre_by_mass does, from the drawn 3 (centre of mass now at "
-                 f"{at(three)}) to the two heavy in a corner, kept whole at the edge")
+                 f"{at(three)}) to the two made-up digits each heavy in one corner, kept "
+                 "whole at the edge")
