@@ -400,4 +400,6 @@ def test_every_live_slide_fits_1280x720(browser, lab):
     page.close()
     print(f"tallest live slide: {tallest[1]}")
     assert too_tall == [], "taller than the screen:\n" + "\n".join(too_tall)
-    assert console.problems() == []
+    # Closing a notebook right after its kernel starts can cancel the lab debugger's first
+    # request ("Could not restore the debugger state"): the lab's, and the test's doing.
+    assert [m for m in console.problems() if "debugger state" not in m[1]] == []
